@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every environment variable Claws reads, parsed once. Modules take the parsed `Config` (or the part
+ * they need) as an argument instead of reading `process.env`, so tests can build their own.
+ */
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const bool = (fallback: boolean) =>
+  z.preprocess(
+    (v) =>
+      v === undefined || v === '' ? fallback : ['1', 'true', 'yes', 'on'].includes(String(v).toLowerCase()),
+    z.boolean(),
+  );
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** PostgreSQL connection string; without it Claws uses embedded PGlite under DATA_DIR. */
+  DATABASE_URL: optionalString,
+  DATA_DIR: z.string().default('.data'),
+  DEPLOYMENT_TARGET: z.enum(['mac-mini', 'cloudflare']).default('mac-mini'),
+  /** `k2:<base64 32 bytes>,k1:<…>`: first key encrypts, all decrypt. Generated into DATA_DIR for local runs. */
+  CLAWS_SECRET_KEYS: optionalString,
+  /** Public origin(s) of the dashboard, comma separated; the WebSocket proxy and mutations check them. */
+  CLAWS_ALLOWED_ORIGINS: optionalString,
+  TUNNEL_DOMAIN: z.string().default('claws.localhost'),
+  /** tunnel: connect to wss://<tunnelHostname>; direct: connect to the Mini's host and port (local runs). */
+  UPSTREAM_MODE: z.enum(['tunnel', 'direct']).default('direct'),
+  R2_ENDPOINT: optionalString,
+  R2_ACCESS_KEY_ID: optionalString,
+  R2_SECRET_ACCESS_KEY: optionalString,
+  R2_REGION: z.string().default('auto'),
+  BUCKET_DIR: optionalString,
+  CLAWS_WORKER: bool(true),
+  /** Local runs only: start a Mini agent with dev gateways and register it when the fleet is empty. */
+  CLAWS_DEV_MINI: bool(true),
+  WORKER_POLL_MS: z.coerce.number().int().positive().default(1000),
+  WORKER_MAX_ATTEMPTS: z.coerce.number().int().positive().default(5),
+  WORKER_BACKOFF_BASE_MS: z.coerce.number().int().positive().default(1000),
+  WORKER_BACKOFF_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  WORKER_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  HEALTH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
+  AGENT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config extends Env {
+  production: boolean;
+  dataDir: string;
+  pgliteDir: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.CLAWS_SECRET_KEYS) {
+    throw new ConfigError('CLAWS_SECRET_KEYS is required in production (no generated or default keys).');
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  return { ...e, production, dataDir, pgliteDir: path.join(dataDir, 'pglite') };
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
