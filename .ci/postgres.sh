@@ -34,7 +34,6 @@ pg_start() {
     chown -R postgres "$PG_DIR"
     as=(runuser -u postgres --)
   fi
-  PG_AS=("${as[@]}")
   "${as[@]}" "$bin/initdb" -D "$PG_DIR/data" -U claws --auth=trust -E UTF8 >"$PG_DIR/initdb.log" 2>&1
   "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=300 -c fsync=on" start >/dev/null
@@ -44,6 +43,9 @@ pg_start() {
 }
 
 pg_stop() {
-  [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ] || return 0
-  "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  local dir=${1:-${PG_DIR:-}} bin as=()
+  [ -n "$dir" ] && [ -d "$dir/data" ] || return 0
+  bin=${PG_BIN:-$(pg_bin_dir)}
+  [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 }

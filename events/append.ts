@@ -44,9 +44,10 @@ export async function loadProjectedState(
 
 /**
  * Appends events to one stream and applies the inline projections, in ONE statement: the events
- * insert (guarded by the stream's current version and its unique (stream, version) key), the
- * upsert of the stream's projection row computed by the pure evolve function, and the claw's effect
- * on its Mini's allocated count. Either all of it commits or none of it does.
+ * insert (its unique (stream, version) key refuses a version taken by a concurrent writer), the
+ * write of the stream's projection row computed by the pure evolve function (guarded by the
+ * version it was computed from, which also refuses an expected version ahead of the stream), and
+ * the claw's effect on its Mini's allocated count. Either all of it commits or none of it does.
  *
  * `known` is the stream's state when the caller already has it (commands decide on it), which saves
  * the read; a stale `known` fails like any concurrent writer would.
@@ -85,12 +86,15 @@ export async function appendToStream(
       if (d) allocation.push(d);
     }
     state = s as ClawState;
-    projection = upsertRow('claws', clawToRow(state), current, []);
+    projection = writeRow('claws', prior ? clawToRow(prior as ClawState) : null, clawToRow(state), current);
   } else {
     let s = prior as MiniState | null;
     for (const e of envelopes as Envelope<MiniEvent>[]) s = evolveMini(s, e);
     state = s as MiniState;
-    projection = upsertRow('mac_minis', miniToRow(state), current, ['allocated']);
+    // `allocated` is moved by claw events (relative updates), never by the Mini's own stream.
+    const { allocated: _a, ...before } = prior ? miniToRow(prior as MiniState) : { allocated: 0 };
+    const { allocated: _b, ...after } = miniToRow(state);
+    projection = writeRow('mac_minis', prior ? before : null, after, current);
   }
 
   const eventRows = envelopes.map(
@@ -113,8 +117,7 @@ export async function appendToStream(
   const statement = sql<{ global_position: number; transaction_id: string; stream_version: number }>`
     WITH ev AS (
       INSERT INTO events (stream_id, stream_version, event_type, event_id, data, actor, correlation_id, causation_id, created_at)
-      SELECT v.* FROM (VALUES ${sql.join(eventRows)}) AS v
-      WHERE (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = ${streamId}) = ${current}
+      VALUES ${sql.join(eventRows)}
       RETURNING global_position, transaction_id::text AS transaction_id, stream_version
     ), proj AS (${projection})
     ${allocationCte}
@@ -160,19 +163,29 @@ function netAllocation(deltas: { miniId: string; delta: number }[]) {
   return [...byMini].filter(([, delta]) => delta !== 0).map(([miniId, delta]) => ({ miniId, delta }));
 }
 
-/** INSERT … ON CONFLICT DO UPDATE of a whole projection row, only over the version it was computed from. */
-function upsertRow(
+/**
+ * The projection write: an INSERT for a new stream, else an UPDATE of only the columns the events
+ * changed, guarded by the version the new row was computed from (so it can only apply on top of it).
+ */
+function writeRow(
   table: 'claws' | 'mac_minis',
-  row: Record<string, unknown>,
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown>,
   fromVersion: number,
-  keepOnUpdate: string[],
 ): RawBuilder<unknown> {
-  const columns = Object.keys(row);
-  const updated = columns.filter((c) => c !== 'id' && c !== 'created_at' && !keepOnUpdate.includes(c));
+  if (!before) {
+    const columns = Object.keys(after);
+    return sql`
+      INSERT INTO ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+      VALUES (${sql.join(columns.map((c) => sql`${after[c]}`))})
+      RETURNING 1`;
+  }
+  const changed = Object.keys(after).filter((c) => !sameValue(before[c], after[c]));
   return sql`
-    INSERT INTO ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
-    VALUES (${sql.join(columns.map((c) => sql`${row[c]}`))})
-    ON CONFLICT (id) DO UPDATE SET ${sql.join(updated.map((c) => sql`${sql.ref(c)} = excluded.${sql.ref(c)}`))}
-    WHERE ${sql.table(table)}.version = ${fromVersion}
+    UPDATE ${sql.table(table)} SET ${sql.join(changed.map((c) => sql`${sql.ref(c)} = ${after[c]}`))}
+    WHERE id = ${after.id} AND version = ${fromVersion}
     RETURNING 1`;
 }
+
+const sameValue = (a: unknown, b: unknown) =>
+  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;

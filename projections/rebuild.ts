@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { ClawRow, Database, MiniRow } from '../db/types';
 import { isClawEvent, isMiniEvent, type ClawEvent, type MiniEvent } from '../events/catalog';
-import { toRecorded } from '../events/read';
 import { allocationDelta, evolveClaw, type ClawState, type Envelope } from './claws';
 import { evolveMini, type MiniState } from './minis';
 import { clawToRow, miniToRow } from './rows';
@@ -23,17 +22,22 @@ export async function projectLog(db: Kysely<Database>, batchSize = 5000): Promis
   let after = 0;
   let count = 0;
   for (;;) {
+    // Only what evolve needs: fewer columns to parse is most of a replay's speed.
     const rows = await db
       .selectFrom('events')
-      .selectAll()
-      .select(sql<string>`transaction_id::text`.as('transaction_id'))
+      .select(['global_position', 'stream_id', 'stream_version', 'event_type', 'data', 'created_at'])
       .where('global_position', '>', after)
       .orderBy('global_position')
       .limit(batchSize)
       .execute();
     for (const row of rows) {
-      const e = toRecorded(row) as Envelope<ClawEvent | MiniEvent> & { streamId: string };
-      const id = e.streamId.slice(e.streamId.indexOf('-') + 1);
+      const e = {
+        type: row.event_type,
+        data: row.data,
+        streamVersion: row.stream_version,
+        createdAt: row.created_at,
+      } as Envelope<ClawEvent | MiniEvent>;
+      const id = row.stream_id.slice(row.stream_id.indexOf('-') + 1);
       if (isClawEvent(e)) {
         claws.set(id, evolveClaw(claws.get(id) ?? null, e));
         const d = allocationDelta(e);
