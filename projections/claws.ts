@@ -75,6 +75,8 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
   const s: ClawState = { ...state, version: event.streamVersion, updatedAt: event.createdAt };
   // A step that succeeds ends any run of failures of the step before it.
   const progressed = { attempts: 0, failedStep: null, retryAt: null };
+  // Cleaning up after a failure keeps saying why the claw failed.
+  const cleaned = s.status === 'failed' ? { attempts: 0, retryAt: null } : progressed;
   switch (event.type) {
     case 'MiniAllocated':
       return withDerived({
@@ -122,11 +124,11 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
     case 'ClawDeletionRequested':
       return withDerived({ ...s, ...progressed, status: 'deleting' });
     case 'AgentStopped':
-      return withDerived({ ...s, ...progressed, agentRunning: false, pairedDeviceId: null });
+      return withDerived({ ...s, ...cleaned, agentRunning: false, pairedDeviceId: null });
     case 'BucketDeleted':
-      return withDerived({ ...s, ...progressed, bucket: null });
+      return withDerived({ ...s, ...cleaned, bucket: null });
     case 'AllocationReleased':
-      return withDerived({ ...s, ...progressed, miniPort: null });
+      return withDerived({ ...s, ...cleaned, miniPort: null });
     case 'ClawDeleted':
       return withDerived({ ...s, ...progressed, status: 'deleted' });
   }

@@ -9,14 +9,21 @@ export function percentile(sorted: number[], p: number): number {
 
 export function summarize(samples: number[]) {
   const s = [...samples].sort((a, b) => a - b);
-  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s.at(-1) ?? NaN };
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: s.at(-1) ?? NaN,
+  };
 }
 
 /** Prints rows as an aligned table. */
-export function printTable(title: string, rows: Record<string, string | number>[]): void {
+export function printTable(title: string, rows: Record<string, unknown>[]): void {
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0]!);
-  const fmt = (v: string | number) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v);
+  const fmt = (v: unknown): string =>
+    typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : String(v ?? '');
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c] ?? '').length)));
   console.log(`\n${title}`);
   console.log(cols.map((c, i) => c.padEnd(widths[i]!)).join('  '));
@@ -29,6 +36,9 @@ export function writeResults(name: string, data: unknown): string {
   const dir = path.resolve(import.meta.dirname, '../../../bench/results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), ...(data as object) }, null, 2) + '\n');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ at: new Date().toISOString(), ...(data as object) }, null, 2) + '\n',
+  );
   return file;
 }

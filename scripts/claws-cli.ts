@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { clawStream } from '../events/catalog';
+import type { ClawState } from '../projections/claws';
+import { rowToClaw, rowToMini } from '../projections/rows';
+import { deleteClaw, requestClaw, retryClaw, type CommandContext } from '../server/claws/commands';
+import { loadConfig } from '../server/config';
+import { CommandError } from '../server/errors';
+import { cordonMini, registerMini, removeMini, uncordonMini } from '../server/fleet/commands';
+import { createLogger } from '../server/log';
+import { createOrganization, findOrganizationBySlug } from '../server/orgs/organizations';
+import { startProvisioning } from '../server/provisioning';
+import { createRuntime, type Runtime } from '../server/runtime';
+
+const USAGE = `Usage: npm run claws -- <command> [options] [--json]
+
+  mini register --hostname H --agent-url URL --tunnel-suffix S --ports 20000-20099 --capacity N
+                (agent token from --agent-token or MINI_AGENT_TOKEN)
+  mini list
+  mini cordon|uncordon|remove <id|hostname>
+  org create --slug S [--name N]
+  claw create --org <slug> --name <name>     (creates the organization if it does not exist)
+  claw list [--org <slug>]
+  claw show <id|org/slug>                    (with its timeline)
+  claw delete|retry <id|org/slug>
+  worker                                     (runs the provisioning worker until stopped)`;
+
+class UsageError extends Error {}
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+    hostname: { type: 'string' },
+    'agent-url': { type: 'string' },
+    'agent-token': { type: 'string' },
+    'tunnel-suffix': { type: 'string' },
+    ports: { type: 'string' },
+    capacity: { type: 'string' },
+    org: { type: 'string' },
+    name: { type: 'string' },
+    slug: { type: 'string' },
+    reason: { type: 'string' },
+  },
+});
+
+function print(human: string, data: unknown) {
+  console.log(opts.json ? JSON.stringify(data, null, 2) : human);
+}
+
+function need(name: keyof typeof opts): string {
+  const v = opts[name];
+  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+const ctxOf = (rt: Runtime): CommandContext => ({
+  store: rt.store,
+  secrets: rt.secrets,
+  actor: `system:cli`,
+  correlationId: randomUUID(),
+});
+
+async function findMini(rt: Runtime, ref: string | undefined) {
+  if (!ref) throw new UsageError('a Mini id or hostname is required');
+  const row = await rt.database.db
+    .selectFrom('mac_minis')
+    .selectAll()
+    .where((eb) =>
+      /^[0-9a-f-]{36}$/.test(ref)
+        ? eb('id', '=', ref)
+        : eb('hostname', '=', ref).and('status', '<>', 'removed'),
+    )
+    .executeTakeFirst();
+  if (!row || row.status === 'removed') throw new CommandError('NOT_FOUND', `Mini ${ref} not found`);
+  return rowToMini(row);
+}
+
+async function findClaw(rt: Runtime, ref: string | undefined): Promise<ClawState> {
+  if (!ref) throw new UsageError('a claw id or org/slug is required');
+  let q = rt.database.db.selectFrom('claws').selectAll();
+  if (ref.includes('/')) {
+    const [orgSlug, clawSlug] = ref.split('/');
+    const org = await findOrganizationBySlug(rt.database.db, orgSlug!);
+    if (!org) throw new CommandError('NOT_FOUND', `Organization ${orgSlug} not found`);
+    q = q.where('org_id', '=', org.id).where('slug', '=', clawSlug!).where('status', '<>', 'deleted');
+  } else if (/^[0-9a-f-]{36}$/.test(ref)) q = q.where('id', '=', ref);
+  else throw new UsageError(`"${ref}" is neither a claw id nor org/slug`);
+  const row = await q.executeTakeFirst();
+  if (!row) throw new CommandError('NOT_FOUND', `Claw ${ref} not found`);
+  return rowToClaw(row);
+}
+
+const clawLine = (c: ClawState) =>
+  `${c.id}  ${c.slug.padEnd(20)} ${c.status.padEnd(12)} ${c.miniPort ? `port ${c.miniPort}` : ''}${c.lastError ? `  (${c.lastError})` : ''}`;
+
+async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> {
+  const db = rt.database.db;
+  const ctx = ctxOf(rt);
+  switch (`${group} ${action ?? ''}`.trim()) {
+    case 'mini register': {
+      const [start, end] = need('ports').split('-').map(Number);
+      const token = opts['agent-token'] ?? process.env.MINI_AGENT_TOKEN;
+      if (!token) throw new UsageError('--agent-token or MINI_AGENT_TOKEN is required');
+      const mini = await registerMini(ctx, {
+        hostname: need('hostname'),
+        agentUrl: need('agent-url'),
+        agentToken: token,
+        tunnelSuffix: need('tunnel-suffix'),
+        portRangeStart: start!,
+        portRangeEnd: end ?? start!,
+        capacity: Number(need('capacity')),
+      });
+      return print(`Registered Mini ${mini.hostname} (${mini.id})`, mini);
+    }
+    case 'mini list': {
+      const minis = (await db.selectFrom('mac_minis').selectAll().orderBy('hostname').execute()).map(
+        rowToMini,
+      );
+      return print(
+        minis
+          .map(
+            (m) =>
+              `${m.id}  ${m.hostname.padEnd(24)} ${m.status.padEnd(8)}${m.cordoned ? ' cordoned' : ''}  ${m.allocated}/${m.capacity}  ports ${m.portRangeStart}-${m.portRangeEnd}`,
+          )
+          .join('\n') || 'No Minis registered.',
+        minis,
+      );
+    }
+    case 'mini cordon':
+      return print('Cordoned.', await cordonMini(ctx, (await findMini(rt, ref)).id, opts.reason));
+    case 'mini uncordon':
+      return print('Uncordoned.', await uncordonMini(ctx, (await findMini(rt, ref)).id));
+    case 'mini remove':
+      return print('Removed.', await removeMini(ctx, (await findMini(rt, ref)).id));
+    case 'org create': {
+      const org = await createOrganization(db, { slug: need('slug'), name: opts.name ?? need('slug') });
+      return print(`Created organization ${org.slug} (${org.id})`, org);
+    }
+    case 'claw create': {
+      const slug = need('org');
+      let org = await findOrganizationBySlug(db, slug);
+      if (!org) {
+        org = await createOrganization(db, { slug, name: slug });
+        if (!opts.json) console.log(`Created organization ${slug}`);
+      }
+      const claw = await requestClaw(ctx, {
+        orgId: org.id,
+        name: need('name'),
+        target: rt.config.DEPLOYMENT_TARGET,
+      });
+      return print(`Requested claw ${org.slug}/${claw.slug} (${claw.id}); the worker provisions it.`, claw);
+    }
+    case 'claw list': {
+      let q = db.selectFrom('claws').selectAll().where('status', '<>', 'deleted').orderBy('created_at');
+      if (opts.org) {
+        const org = await findOrganizationBySlug(db, opts.org);
+        if (!org) throw new CommandError('NOT_FOUND', `Organization ${opts.org} not found`);
+        q = q.where('org_id', '=', org.id);
+      }
+      const claws = (await q.execute()).map(rowToClaw);
+      return print(claws.map(clawLine).join('\n') || 'No claws.', claws);
+    }
+    case 'claw show': {
+      const claw = await findClaw(rt, ref);
+      const timeline = await rt.store.readStream(clawStream(claw.id));
+      const lines = timeline.map(
+        (e) =>
+          `  ${String(e.streamVersion).padStart(3)} ${e.createdAt.toISOString()} ${e.type.padEnd(24)} ${e.actor}`,
+      );
+      return print(`${clawLine(claw)}\n${lines.join('\n')}`, { claw, timeline });
+    }
+    case 'claw delete':
+      return print('Deletion requested.', await deleteClaw(ctx, (await findClaw(rt, ref)).id));
+    case 'claw retry':
+      return print('Retry requested.', await retryClaw(ctx, (await findClaw(rt, ref)).id));
+    case 'worker': {
+      const handle = await startProvisioning(rt, createLogger(rt.config.LOG_LEVEL));
+      console.log(`Provisioning worker ${handle.worker.id} running; Ctrl-C to stop.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await handle.stop();
+      return;
+    }
+    default:
+      throw new UsageError(
+        group ? `Unknown command: ${[group, action].filter(Boolean).join(' ')}` : 'No command given',
+      );
+  }
+}
+
+if (opts.help) {
+  console.log(USAGE);
+} else {
+  let runtime: Runtime | undefined;
+  try {
+    runtime = await createRuntime(loadConfig());
+    await main(runtime, positionals);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`error: ${message}`);
+    if (err instanceof UsageError) console.error(`\n${USAGE}`);
+    process.exitCode = 1;
+  } finally {
+    await runtime?.close();
+  }
+}

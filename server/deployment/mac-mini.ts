@@ -1,0 +1,73 @@
+import type { ClawState } from '../../projections/claws';
+import type { MiniState } from '../../projections/minis';
+import { createAgentClient, type AgentClient } from '../fleet/agent-client';
+import type { HealthProbe } from '../fleet/health';
+import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
+import { DeploymentError, type ClawDeploymentService, type GatewayStatusReport } from './types';
+
+export interface ControlPlaneDevice {
+  deviceId: string;
+  publicKey: string;
+}
+
+/**
+ * Runs claws on Mac Minis through each Mini's agent. The gateway token is decrypted here, only to
+ * hand it to the agent that starts the gateway; the agent token only to authenticate to the agent.
+ */
+export class MacMiniDeploymentService implements ClawDeploymentService, HealthProbe {
+  readonly target = 'mac-mini' as const;
+  #clients = new Map<string, { key: string; client: AgentClient }>();
+
+  constructor(
+    private readonly secrets: SecretStore,
+    private readonly device: () => Promise<ControlPlaneDevice>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async #client(mini: MiniState | null): Promise<AgentClient> {
+    if (!mini || mini.status === 'removed') throw new DeploymentError('permanent', 'The claw has no Mini');
+    // A Mini's version changes when its URL or token changes; the cached client goes with it.
+    const key = `${mini.version}`;
+    const cached = this.#clients.get(mini.id);
+    if (cached?.key === key) return cached.client;
+    const token = await this.secrets.get(agentTokenSecret(mini.id));
+    if (!token) throw new DeploymentError('permanent', `No agent token is stored for Mini ${mini.hostname}`);
+    const client = createAgentClient({ baseUrl: mini.agentUrl, token, timeoutMs: this.timeoutMs });
+    this.#clients.set(mini.id, { key, client });
+    return client;
+  }
+
+  async start(claw: ClawState, mini: MiniState | null): Promise<void> {
+    if (claw.miniPort === null) throw new DeploymentError('permanent', 'The claw holds no port');
+    const client = await this.#client(mini);
+    const gatewayToken = await this.secrets.get(gatewayTokenSecret(claw.id));
+    if (!gatewayToken) throw new DeploymentError('permanent', 'The claw has no gateway token');
+    await client.startClaw({
+      clawId: claw.id,
+      port: claw.miniPort,
+      gatewayToken,
+      controlPlaneDevice: await this.device(),
+    });
+  }
+
+  async status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport> {
+    const client = await this.#client(mini);
+    const s = await client.clawStatus(claw.id);
+    const device = await this.device();
+    return {
+      status: s.status,
+      pairedDeviceId: s.paired && s.deviceId === device.deviceId ? s.deviceId : undefined,
+      error: s.error,
+    };
+  }
+
+  async stop(claw: ClawState, mini: MiniState | null): Promise<void> {
+    const client = await this.#client(mini);
+    await client.stopClaw(claw.id);
+  }
+
+  async check(mini: MiniState): Promise<void> {
+    const client = await this.#client(mini);
+    await client.health();
+  }
+}

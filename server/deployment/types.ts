@@ -1,0 +1,33 @@
+import type { ClawState } from '../../projections/claws';
+import type { MiniState } from '../../projections/minis';
+
+export type GatewayStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unknown';
+
+export interface GatewayStatusReport {
+  status: GatewayStatus;
+  /** Device id of the control plane, once the gateway has approved it. */
+  pairedDeviceId?: string;
+  error?: string;
+}
+
+/** Whether a failed deployment call is worth retrying. */
+export class DeploymentError extends Error {
+  override name = 'DeploymentError';
+  constructor(
+    readonly kind: 'retryable' | 'permanent',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Where a claw's gateway runs. The worker drives every target through the same three calls; each
+ * call is idempotent per claw, so a retry after a crash repeats harmlessly.
+ */
+export interface ClawDeploymentService {
+  readonly target: 'mac-mini' | 'cloudflare';
+  start(claw: ClawState, mini: MiniState | null): Promise<void>;
+  status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport>;
+  stop(claw: ClawState, mini: MiniState | null): Promise<void>;
+}

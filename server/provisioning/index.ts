@@ -1,0 +1,67 @@
+import { createBucketStore } from '../buckets';
+import { createDeploymentServices } from '../deployment';
+import { MiniHealthLoop } from '../fleet/health';
+import { createLogger, type Logger } from '../log';
+import type { Runtime } from '../runtime';
+import { ProvisioningWorker } from './worker';
+
+export interface ProvisioningHandle {
+  worker: ProvisioningWorker;
+  health: MiniHealthLoop;
+  stop(): Promise<void>;
+}
+
+/** Builds the provisioning worker and the Mini health loop from the runtime's configuration. */
+export function createProvisioning(runtime: Runtime, log: Logger = createLogger(runtime.config.LOG_LEVEL)) {
+  const cfg = runtime.config;
+  const deployments = createDeploymentServices(runtime);
+  const buckets = createBucketStore(
+    cfg.R2_ENDPOINT && cfg.R2_ACCESS_KEY_ID && cfg.R2_SECRET_ACCESS_KEY
+      ? {
+          endpoint: cfg.R2_ENDPOINT,
+          accessKeyId: cfg.R2_ACCESS_KEY_ID,
+          secretAccessKey: cfg.R2_SECRET_ACCESS_KEY,
+          region: cfg.R2_REGION,
+        }
+      : { rootDir: cfg.BUCKET_DIR ?? `${cfg.dataDir}/buckets` },
+  );
+  const worker = new ProvisioningWorker(
+    {
+      store: runtime.store,
+      secrets: runtime.secrets,
+      buckets,
+      deploymentFor: deployments.forTarget,
+      log: log.child({ component: 'provisioner' }),
+    },
+    {
+      pollMs: cfg.WORKER_POLL_MS,
+      maxAttempts: cfg.WORKER_MAX_ATTEMPTS,
+      backoffBaseMs: cfg.WORKER_BACKOFF_BASE_MS,
+      backoffMaxMs: cfg.WORKER_BACKOFF_MAX_MS,
+      readyTimeoutMs: cfg.WORKER_READY_TIMEOUT_MS,
+    },
+  );
+  const health = new MiniHealthLoop(
+    runtime.store,
+    deployments.healthProbe,
+    log.child({ component: 'health' }),
+    {
+      intervalMs: cfg.HEALTH_INTERVAL_MS,
+    },
+  );
+  return { worker, health };
+}
+
+/** Starts the provisioning worker and the Mini health loop in this process. */
+export async function startProvisioning(runtime: Runtime, log?: Logger): Promise<ProvisioningHandle> {
+  const { worker, health } = createProvisioning(runtime, log);
+  worker.start();
+  health.start();
+  return {
+    worker,
+    health,
+    async stop() {
+      await Promise.all([worker.stop(), health.stop()]);
+    },
+  };
+}

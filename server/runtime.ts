@@ -1,0 +1,63 @@
+import type { ClawsDatabase } from '../db/client';
+import { openDatabase } from '../db/open';
+import { EventStore } from '../events/store';
+import { config as processConfig, type Config } from './config';
+import { loadOrCreateLocalKeyRing } from './secrets/local-keyring';
+import { parseKeyRing } from './secrets/keyring';
+import { SecretStore, type KeyRing } from './secrets/secret-store';
+
+/**
+ * The process's shared services: one database (PGlite allows exactly one opener), one event store,
+ * the secret store. Next bundles route handlers into a separate module graph from server/main.ts,
+ * so the instance lives on globalThis, where both graphs find the same one.
+ */
+export interface Runtime {
+  config: Config;
+  database: ClawsDatabase;
+  store: EventStore;
+  secrets: SecretStore;
+  keyRing: KeyRing;
+  close(): Promise<void>;
+}
+
+export async function createRuntime(cfg: Config): Promise<Runtime> {
+  const keyRing = cfg.CLAWS_SECRET_KEYS
+    ? parseKeyRing(cfg.CLAWS_SECRET_KEYS)
+    : loadOrCreateLocalKeyRing(cfg.dataDir);
+  const database = await openDatabase(cfg);
+  const store = new EventStore(database);
+  const secrets = new SecretStore(database.db, keyRing);
+  return {
+    config: cfg,
+    database,
+    store,
+    secrets,
+    keyRing,
+    async close() {
+      await store.close();
+      await database.close();
+    },
+  };
+}
+
+const holder = globalThis as typeof globalThis & { __clawsRuntime?: Promise<Runtime> };
+
+/** The process-wide runtime, created on first use from the environment's configuration. */
+export function getRuntime(): Promise<Runtime> {
+  holder.__clawsRuntime ??= createRuntime(processConfig()).catch((err) => {
+    holder.__clawsRuntime = undefined;
+    throw err;
+  });
+  return holder.__clawsRuntime;
+}
+
+/** Installs an already-created runtime as the process-wide one (server/main.ts, tests). */
+export function setRuntime(runtime: Runtime): void {
+  holder.__clawsRuntime = Promise.resolve(runtime);
+}
+
+export async function closeRuntime(): Promise<void> {
+  const r = holder.__clawsRuntime;
+  holder.__clawsRuntime = undefined;
+  await (await r?.catch(() => undefined))?.close();
+}
