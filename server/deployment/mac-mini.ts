@@ -53,12 +53,7 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   async status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport> {
     const client = await this.#client(mini);
     const s = await client.clawStatus(claw.id);
-    const device = await this.device();
-    return {
-      status: s.status,
-      pairedDeviceId: s.paired && s.deviceId === device.deviceId ? s.deviceId : undefined,
-      error: s.error,
-    };
+    return { status: s.status, error: s.error };
   }
 
   async stop(claw: ClawState, mini: MiniState | null): Promise<void> {

@@ -5,8 +5,6 @@ export type GatewayStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unk
 
 export interface GatewayStatusReport {
   status: GatewayStatus;
-  /** Device id of the control plane, once the gateway has approved it. */
-  pairedDeviceId?: string;
   error?: string;
 }
 

@@ -1,6 +1,7 @@
 import { createBucketStore } from '../buckets';
 import { createDeploymentServices } from '../deployment';
 import { MiniHealthLoop } from '../fleet/health';
+import { verifyGatewayAccess } from '../gateway/verify-access';
 import { createLogger, type Logger } from '../log';
 import type { Runtime } from '../runtime';
 import { ProvisioningWorker } from './worker';
@@ -31,6 +32,7 @@ export function createProvisioning(runtime: Runtime, log: Logger = createLogger(
       secrets: runtime.secrets,
       buckets,
       deploymentFor: deployments.forTarget,
+      verifyAccess: (claw, mini) => verifyGatewayAccess(runtime.secrets, claw, mini, cfg.UPSTREAM_MODE),
       log: log.child({ component: 'provisioner' }),
     },
     {

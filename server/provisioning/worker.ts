@@ -4,6 +4,8 @@ import { ConcurrencyError } from '../../events/errors';
 import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
 import type { ClawState } from '../../projections/claws';
+import type { MiniState } from '../../projections/minis';
+import type { AccessResult } from '../gateway/verify-access';
 import type { BucketStore } from '../buckets';
 import { bucketNameForClaw } from '../buckets';
 import type { ClawDeploymentService } from '../deployment/types';
@@ -30,6 +32,8 @@ export interface WorkerDeps {
   secrets: SecretStore;
   buckets: BucketStore;
   deploymentFor(target: string): ClawDeploymentService;
+  /** Connects to the gateway as the chat proxy will; active means this succeeds with chat's scopes. */
+  verifyAccess(claw: ClawState, mini: MiniState | null): Promise<AccessResult>;
   log: Logger;
 }
 
@@ -175,25 +179,30 @@ export class ProvisioningWorker {
       }
       case 'wait_ready': {
         const report = await deployment.status(claw, mini);
+        const waited = Date.now() - claw.updatedAt.getTime();
+        const notReady = (why: string): StepOutcome => {
+          if (waited > this.#opts.readyTimeoutMs)
+            throw new StepError(
+              'retryable',
+              `The gateway did not become ready within ${Math.round(waited / 1000)} s (${why})`,
+            );
+          return { events: [], notBeforeMs: this.#opts.readyPollMs };
+        };
         if (report.status === 'running') {
+          // Running on the Mini is not enough: the control plane must get in with chat's scopes.
+          const access = await this.deps.verifyAccess(claw, mini);
+          if (!access.ok && access.retry === 'never') throw new StepError('permanent', access.reason);
+          if (!access.ok) return notReady(access.reason);
           const events: DomainEvent[] = [];
-          if (report.pairedDeviceId && report.pairedDeviceId !== claw.pairedDeviceId)
-            events.push({ type: 'GatewayPaired', data: { deviceId: report.pairedDeviceId } });
+          if (access.deviceId !== claw.pairedDeviceId)
+            events.push({ type: 'GatewayPaired', data: { deviceId: access.deviceId } });
           events.push({
             type: 'ClawActive',
             data: { warmupMs: Math.max(0, Date.now() - claw.createdAt.getTime()) },
           });
           return { events };
         }
-        if (report.status === 'starting') {
-          const waited = Date.now() - claw.updatedAt.getTime();
-          if (waited > this.#opts.readyTimeoutMs)
-            throw new StepError(
-              'retryable',
-              `The gateway did not become ready within ${Math.round(waited / 1000)} s`,
-            );
-          return { events: [], notBeforeMs: this.#opts.readyPollMs };
-        }
+        if (report.status === 'starting') return notReady('still starting');
         if (report.status === 'failed')
           throw new StepError('retryable', `The gateway failed: ${report.error ?? 'no detail'}`);
         // stopped/unknown: the agent no longer runs it (restarted Mini?). Ask again, count an attempt.

@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { openclawConnect, request } from '../server/gateway/openclaw-client';
+import { startDevGateway } from './dev-gateway/server';
+
+/**
+ * A dev OpenClaw gateway for local runs and tests, with the real gateway's command line:
+ *   dev-gateway gateway run --port <P> --bind loopback --auth token [--token T] [--allow-unconfigured]
+ *   dev-gateway devices list --json | devices approve <requestId> --json
+ * The token comes from --token or OPENCLAW_GATEWAY_TOKEN (preferred: it stays out of `ps`).
+ * Env: CLAWS_DEV_GATEWAY_STARTUP_MS (connects answer "gateway starting" until then, default 300),
+ * CLAWS_DEV_GATEWAY_TRUSTED_PROXIES, CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS, CLAWS_DEV_GATEWAY_WORD_MS,
+ * CLAWS_DEV_GATEWAY_TICK_MS, OPENCLAW_HANDSHAKE_TIMEOUT_MS, OPENCLAW_STATE_DIR.
+ */
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  strict: false,
+  options: {
+    port: { type: 'string' },
+    bind: { type: 'string' },
+    auth: { type: 'string' },
+    token: { type: 'string' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    'allow-unconfigured': { type: 'boolean' },
+  },
+});
+const env = process.env;
+const num = (v: string | undefined, fallback: number) =>
+  v && Number.isFinite(Number(v)) ? Number(v) : fallback;
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const token = String(values.token ?? env.OPENCLAW_GATEWAY_TOKEN ?? '');
+const port = num(values.port as string | undefined, num(env.OPENCLAW_GATEWAY_PORT, 18789));
+
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(1);
+}
+
+const [group, action, arg] = positionals;
+if (group === 'gateway' && action === 'run') {
+  if (values.auth !== undefined && values.auth !== 'token')
+    fail('only --auth token is supported by the dev gateway');
+  if (!token) fail('a gateway token is required (OPENCLAW_GATEWAY_TOKEN or --token)');
+  const bind = String(values.bind ?? 'loopback');
+  const host = bind === 'lan' ? '0.0.0.0' : '127.0.0.1';
+  const verbose = values.verbose === true;
+  const gateway = startDevGateway({
+    port,
+    host,
+    token,
+    stateDir: env.OPENCLAW_STATE_DIR,
+    startupMs: num(env.CLAWS_DEV_GATEWAY_STARTUP_MS, 300),
+    handshakeTimeoutMs: num(env.OPENCLAW_HANDSHAKE_TIMEOUT_MS, 15_000),
+    tickIntervalMs: num(env.CLAWS_DEV_GATEWAY_TICK_MS, 30_000),
+    pingIntervalMs: num(env.CLAWS_DEV_GATEWAY_PING_MS, 25_000),
+    wordDelayMs: num(env.CLAWS_DEV_GATEWAY_WORD_MS, 40),
+    trustedProxies: list(env.CLAWS_DEV_GATEWAY_TRUSTED_PROXIES),
+    allowedOrigins: list(env.CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS),
+    log: (line) => verbose && console.log(line),
+  });
+  gateway.listening.then(
+    () => console.log(`dev gateway listening on ws://${host}:${port}`),
+    (err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`),
+  );
+  const stop = () => void gateway.stop().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} else if (group === 'devices' && (action === 'list' || action === 'approve')) {
+  if (!token) fail('a gateway token is required (OPENCLAW_GATEWAY_TOKEN or --token)');
+  try {
+    const { ws } = await openclawConnect({
+      url: `ws://127.0.0.1:${port}`,
+      token,
+      scopes: ['operator.admin', 'operator.pairing'],
+      clientId: 'cli',
+      mode: 'cli',
+      timeoutMs: 5000,
+    });
+    const out =
+      action === 'list'
+        ? await request(ws, 'device.pair.list', {})
+        : await request(ws, 'device.pair.approve', {
+            requestId: arg ?? fail('devices approve needs a requestId'),
+          });
+    ws.close();
+    console.log(values.json ? JSON.stringify(out, null, 2) : out);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+} else {
+  fail(
+    'usage: dev-gateway gateway run --port <P> --bind loopback --auth token | devices list|approve <id> --json',
+  );
+}

@@ -1,0 +1,176 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../../server/log';
+import type { AgentConfig } from './config';
+import { StateStore, type ClawRecord, type ControlPlaneDevice } from './state-store';
+import { ClawSupervisor, type ClawSnapshot } from './supervisor';
+
+/**
+ * The claws this Mini runs: one supervisor each, the durable record of them, and the rules of the
+ * API (idempotent start per claw, one claw per port, idempotent stop). Operations on one claw are
+ * serialized; different claws proceed independently.
+ */
+
+export interface StartClawRequest {
+  clawId: string;
+  port: number;
+  gatewayToken: string;
+  controlPlaneDevice?: ControlPlaneDevice;
+}
+
+export type StartClawResult = { ok: true; created: boolean } | { ok: false; conflict: string };
+
+/** Environment variables the agent must not hand down to gateways. */
+const PRIVATE_ENV = /^(MINI_AGENT_|OPENCLAW_GATEWAY_TOKEN$|OPENCLAW_GATEWAY_PASSWORD$)/;
+
+export class MiniAgent {
+  readonly store: StateStore;
+  #claws = new Map<string, ClawSupervisor>();
+  #locks = new Map<string, Promise<void>>();
+  #baseEnv: NodeJS.ProcessEnv;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: Logger,
+  ) {
+    this.store = new StateStore(config.stateDir);
+    this.#baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE_ENV.test(k)));
+  }
+
+  get size(): number {
+    return this.#claws.size;
+  }
+
+  clawDir(clawId: string): string {
+    return path.join(this.config.stateDir, 'claws', clawId);
+  }
+
+  /** At agent start: adopt every recorded gateway that still runs, restart the others. */
+  async resume(): Promise<{ adopted: number; started: number }> {
+    const records = this.store.load();
+    let adopted = 0;
+    let started = 0;
+    for (const record of records) {
+      const s = this.#supervisor(record);
+      this.#claws.set(record.clawId, s);
+    }
+    for (const s of this.#claws.values()) {
+      if ((await s.resume()) === 'adopted') adopted++;
+      else started++;
+    }
+    this.persist();
+    return { adopted, started };
+  }
+
+  persist(): void {
+    this.store.save([...this.#claws.values()].map((s) => ({ ...s.record })));
+  }
+
+  startClaw(req: StartClawRequest): Promise<StartClawResult> {
+    return this.#withLock(req.clawId, async () => {
+      const existing = this.#claws.get(req.clawId);
+      if (existing) {
+        if (existing.record.port !== req.port)
+          return {
+            ok: false,
+            conflict: `Claw ${req.clawId} already runs on port ${existing.record.port}, not ${req.port}`,
+          };
+        if (!sameSecret(existing.record.gatewayToken, req.gatewayToken))
+          return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
+        existing.setControlPlaneDevice(req.controlPlaneDevice ?? existing.record.controlPlaneDevice);
+        this.persist();
+        existing.ensureRunning();
+        return { ok: true, created: false };
+      }
+      if (req.port === this.config.port)
+        return { ok: false, conflict: `Port ${req.port} is the agent's own port` };
+      for (const other of this.#claws.values())
+        if (other.record.port === req.port)
+          return { ok: false, conflict: `Port ${req.port} is already used by claw ${other.record.clawId}` };
+      const s = this.#supervisor({
+        clawId: req.clawId,
+        port: req.port,
+        gatewayToken: req.gatewayToken,
+        ...(req.controlPlaneDevice ? { controlPlaneDevice: req.controlPlaneDevice } : {}),
+      });
+      this.#claws.set(req.clawId, s);
+      this.persist(); // durable before we answer, and before the gateway exists
+      s.start();
+      return { ok: true, created: true };
+    });
+  }
+
+  status(clawId: string): ClawSnapshot | undefined {
+    const s = this.#claws.get(clawId);
+    if (!s) return undefined;
+    s.requestPairing(); // the control plane may have tried to connect since the last look
+    return s.snapshot();
+  }
+
+  list(): ClawSnapshot[] {
+    return [...this.#claws.values()].map((s) => s.snapshot());
+  }
+
+  /** Stops and forgets a claw; resolves once its gateway is gone. Unknown claws are already stopped. */
+  stopClaw(clawId: string): Promise<void> {
+    return this.#withLock(clawId, async () => {
+      const s = this.#claws.get(clawId);
+      if (!s) return;
+      await s.stop();
+      this.#claws.delete(clawId);
+      this.persist();
+      fs.rmSync(this.clawDir(clawId), { recursive: true, force: true });
+      this.log.info('claw removed', { clawId });
+    });
+  }
+
+  /**
+   * Agent shutdown. By default the gateways keep running (an agent restart or crash must not take
+   * every claw on the Mini down); the next agent adopts them from claws.json.
+   */
+  async shutdown(stopGateways: boolean): Promise<void> {
+    if (stopGateways) {
+      await Promise.allSettled([...this.#claws.values()].map((s) => s.stop()));
+      for (const s of this.#claws.values()) s.record.pid = undefined;
+    } else for (const s of this.#claws.values()) s.detach();
+    this.persist();
+  }
+
+  #supervisor(record: ClawRecord): ClawSupervisor {
+    const s: ClawSupervisor = new ClawSupervisor(record, {
+      gatewayCommand: this.config.gatewayCommand,
+      trustedProxies: this.config.trustedProxies,
+      clawDir: this.clawDir(record.clawId),
+      baseEnv: this.#baseEnv,
+      tuning: this.config.tuning,
+      log: this.log.child({ clawId: record.clawId, port: record.port }),
+      persist: () => {
+        if (this.#claws.get(record.clawId) === s) this.persist();
+      },
+    });
+    return s;
+  }
+
+  async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(key) ?? Promise.resolve();
+    const run = prev.then(fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(key) === settled) this.#locks.delete(key);
+    }
+  }
+}
+
+/** Constant-time equality of two secrets of any length. */
+export function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}

@@ -1,0 +1,245 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * The Mini agent's configuration: flags win over environment variables, which win over defaults.
+ * Parsed once at start; nothing else reads process.env.
+ */
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+/** Local runs only (`--dev`); the same value as DEV_AGENT_TOKEN in server/fleet/dev-mini.ts. */
+export const DEV_AGENT_TOKEN = 'claws-dev-agent-token-not-for-production';
+
+export interface AgentConfig {
+  host: string;
+  port: number;
+  token: string;
+  dev: boolean;
+  stateDir: string;
+  /** argv of the gateway program; the agent appends `gateway run --port <P> …`. */
+  gatewayCommand: string[];
+  stopGatewaysOnExit: boolean;
+  /**
+   * Written into each gateway's config (`gateway.trustedProxies`) before it starts: on a Mini, the
+   * Cloudflare tunnel forwards from 127.0.0.1 with forwarding headers, which the gateway refuses
+   * unless that address is trusted (OPENCLAW.md §6). Empty: the agent writes no config.
+   */
+  trustedProxies: string[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  tuning: SupervisorTuning;
+}
+
+export interface SupervisorTuning {
+  /** How long a gateway may take to answer hello-ok after it starts before it counts as a failed start. */
+  readyTimeoutMs: number;
+  /** First restart delay after a crash; doubles per consecutive crash up to `restartBackoffMaxMs`. */
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  /** Consecutive quick crashes after which the claw is `failed` (until it is POSTed again). */
+  maxQuickCrashes: number;
+  /** A gateway that stayed up this long resets the crash count. */
+  stableMs: number;
+  /** SIGTERM → SIGKILL grace period on DELETE. */
+  stopGraceMs: number;
+  /** How long to look for the control plane's pairing request once a gateway is running. */
+  pairingWindowMs: number;
+  pairingIntervalMs: number;
+}
+
+const USAGE = `Usage: tsx scripts/mini-agent.ts [options]
+
+Runs one OpenClaw gateway per claw on this Mini and serves the Mini Agent API.
+
+Options (environment variable in brackets):
+  --port <n>                 listen port [MINI_AGENT_PORT] (default 7070)
+  --host <addr>              listen address [MINI_AGENT_HOST] (default 127.0.0.1)
+  --state-dir <dir>          claws.json, per-claw HOME/state, gateway logs [MINI_AGENT_STATE_DIR]
+                             (default .data/mini-agent)
+  --gateway-cmd <cmd>        gateway program [MINI_AGENT_GATEWAY_CMD]
+                             (default: node --import tsx scripts/dev-gateway.ts)
+  --trusted-proxies <ips>    comma-separated addresses written to each gateway's config as
+                             gateway.trustedProxies, e.g. 127.0.0.1 behind a local Cloudflare
+                             tunnel [MINI_AGENT_TRUSTED_PROXIES] (default: none, no config written)
+  --dev                      local runs: the token defaults to the fixed dev token, printed at start
+  --stop-gateways-on-exit    stop every gateway when the agent exits (default: leave them running;
+                             the next agent start adopts them)
+  --help
+
+Bearer token: MINI_AGENT_TOKEN (required unless --dev; at least 16 characters).
+Tuning: MINI_AGENT_READY_TIMEOUT_MS, MINI_AGENT_RESTART_BACKOFF_MS, MINI_AGENT_RESTART_BACKOFF_MAX_MS,
+  MINI_AGENT_MAX_QUICK_CRASHES, MINI_AGENT_STABLE_MS, MINI_AGENT_STOP_GRACE_MS,
+  MINI_AGENT_PAIRING_WINDOW_MS, MINI_AGENT_PAIRING_INTERVAL_MS, MINI_AGENT_LOG_LEVEL.`;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export class HelpRequested extends Error {
+  override name = 'HelpRequested';
+  constructor() {
+    super(USAGE);
+  }
+}
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const ms = (fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(fallback));
+
+const Schema = z.object({
+  host: z.preprocess(emptyAsUndefined, z.string().min(1).default('127.0.0.1')),
+  port: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(7070)),
+  token: z.preprocess(emptyAsUndefined, z.string().optional()),
+  stateDir: z.preprocess(emptyAsUndefined, z.string().default('.data/mini-agent')),
+  gatewayCmd: z.preprocess(emptyAsUndefined, z.string().optional()),
+  logLevel: z.preprocess(emptyAsUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+  readyTimeoutMs: ms(120_000),
+  restartBackoffMs: ms(1000),
+  restartBackoffMaxMs: ms(30_000),
+  maxQuickCrashes: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).default(5)),
+  stableMs: ms(60_000),
+  stopGraceMs: ms(10_000),
+  pairingWindowMs: ms(60_000),
+  pairingIntervalMs: ms(1000),
+  trustedProxies: z.preprocess(emptyAsUndefined, z.string().optional()),
+});
+
+export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'state-dir': { type: 'string' },
+        'gateway-cmd': { type: 'string' },
+        'trusted-proxies': { type: 'string' },
+        dev: { type: 'boolean', default: false },
+        'stop-gateways-on-exit': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  if (values.help) throw new HelpRequested();
+
+  const parsed = Schema.safeParse({
+    host: values.host ?? env.MINI_AGENT_HOST,
+    port: values.port ?? env.MINI_AGENT_PORT,
+    token: env.MINI_AGENT_TOKEN,
+    stateDir: values['state-dir'] ?? env.MINI_AGENT_STATE_DIR,
+    gatewayCmd: values['gateway-cmd'] ?? env.MINI_AGENT_GATEWAY_CMD,
+    logLevel: env.MINI_AGENT_LOG_LEVEL,
+    readyTimeoutMs: env.MINI_AGENT_READY_TIMEOUT_MS,
+    restartBackoffMs: env.MINI_AGENT_RESTART_BACKOFF_MS,
+    restartBackoffMaxMs: env.MINI_AGENT_RESTART_BACKOFF_MAX_MS,
+    maxQuickCrashes: env.MINI_AGENT_MAX_QUICK_CRASHES,
+    stableMs: env.MINI_AGENT_STABLE_MS,
+    stopGraceMs: env.MINI_AGENT_STOP_GRACE_MS,
+    pairingWindowMs: env.MINI_AGENT_PAIRING_WINDOW_MS,
+    pairingIntervalMs: env.MINI_AGENT_PAIRING_INTERVAL_MS,
+    trustedProxies: values['trusted-proxies'] ?? env.MINI_AGENT_TRUSTED_PROXIES,
+  });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${issues}`);
+  }
+  const c = parsed.data;
+  const dev = values.dev === true;
+  let token = c.token;
+  if (!token) {
+    if (!dev) throw new ConfigError('MINI_AGENT_TOKEN is required (or run with --dev for local use)');
+    token = DEV_AGENT_TOKEN;
+  }
+  if (token.length < 16) throw new ConfigError('MINI_AGENT_TOKEN must be at least 16 characters');
+
+  const gatewayCommand = c.gatewayCmd ? splitCommand(c.gatewayCmd) : defaultGatewayCommand();
+  if (gatewayCommand.length === 0) throw new ConfigError('MINI_AGENT_GATEWAY_CMD is empty');
+
+  return {
+    host: c.host,
+    port: c.port,
+    token,
+    dev,
+    stateDir: path.resolve(c.stateDir),
+    gatewayCommand,
+    stopGatewaysOnExit: values['stop-gateways-on-exit'] === true,
+    trustedProxies: (c.trustedProxies ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+    logLevel: c.logLevel,
+    tuning: {
+      readyTimeoutMs: c.readyTimeoutMs,
+      restartBackoffMs: c.restartBackoffMs,
+      restartBackoffMaxMs: Math.max(c.restartBackoffMs, c.restartBackoffMaxMs),
+      maxQuickCrashes: c.maxQuickCrashes,
+      stableMs: c.stableMs,
+      stopGraceMs: c.stopGraceMs,
+      pairingWindowMs: c.pairingWindowMs,
+      pairingIntervalMs: c.pairingIntervalMs,
+    },
+  };
+}
+
+/**
+ * The dev gateway through this Node and tsx, resolved to absolute paths so the gateway can run with
+ * its claw's directory as working directory.
+ */
+export function defaultGatewayCommand(): string[] {
+  return [
+    process.execPath,
+    '--import',
+    import.meta.resolve('tsx'),
+    path.join(repoRoot, 'scripts/dev-gateway.ts'),
+  ];
+}
+
+/** Splits a command line into argv: whitespace separates, single/double quotes and backslashes group. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new ConfigError('MINI_AGENT_GATEWAY_CMD has an unterminated quote');
+  if (inWord) out.push(cur);
+  return out;
+}
+
+export function agentVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  ConfigError,
+  DEV_AGENT_TOKEN,
+  HelpRequested,
+  parseAgentConfig,
+  repoRoot,
+  splitCommand,
+} from './config';
+import { isGatewayArgv } from './processes';
+
+describe('mini agent config', () => {
+  it('needs a token unless --dev, where it uses the dev token', () => {
+    assert.throws(() => parseAgentConfig([], {}), ConfigError);
+    assert.throws(() => parseAgentConfig([], { MINI_AGENT_TOKEN: 'short' }), /at least 16/);
+    const dev = parseAgentConfig(['--dev'], {});
+    assert.equal(dev.token, DEV_AGENT_TOKEN);
+    assert.equal(dev.dev, true);
+  });
+
+  it('uses the same dev token as the control plane seeds', () => {
+    const devMini = fs.readFileSync(path.join(repoRoot, 'server/fleet/dev-mini.ts'), 'utf8');
+    assert.ok(devMini.includes(`DEV_AGENT_TOKEN = '${DEV_AGENT_TOKEN}'`));
+  });
+
+  it('takes flags over environment over defaults', () => {
+    const env = { MINI_AGENT_TOKEN: 'x'.repeat(20), MINI_AGENT_PORT: '7100', MINI_AGENT_STATE_DIR: '/tmp/a' };
+    const fromEnv = parseAgentConfig([], env);
+    assert.equal(fromEnv.port, 7100);
+    assert.equal(fromEnv.host, '127.0.0.1');
+    assert.equal(fromEnv.stateDir, '/tmp/a');
+    assert.equal(fromEnv.stopGatewaysOnExit, false);
+    const fromFlags = parseAgentConfig(
+      ['--port', '7200', '--state-dir', '/tmp/b', '--stop-gateways-on-exit'],
+      env,
+    );
+    assert.equal(fromFlags.port, 7200);
+    assert.equal(fromFlags.stateDir, '/tmp/b');
+    assert.equal(fromFlags.stopGatewaysOnExit, true);
+    assert.equal(parseAgentConfig([], { MINI_AGENT_TOKEN: 'x'.repeat(20) }).port, 7070);
+    assert.throws(() => parseAgentConfig(['--port', 'abc'], env), /port/);
+    assert.throws(() => parseAgentConfig(['--bogus'], env), ConfigError);
+    assert.throws(() => parseAgentConfig(['--help'], env), HelpRequested);
+    assert.deepEqual(fromEnv.trustedProxies, []);
+    assert.deepEqual(parseAgentConfig(['--trusted-proxies', '127.0.0.1, ::1'], env).trustedProxies, [
+      '127.0.0.1',
+      '::1',
+    ]);
+  });
+
+  it('defaults to the dev gateway through this node and tsx', () => {
+    const cmd = parseAgentConfig(['--dev'], {}).gatewayCommand;
+    assert.equal(cmd[0], process.execPath);
+    assert.equal(cmd.at(-1), path.join(repoRoot, 'scripts/dev-gateway.ts'));
+    assert.match(cmd[2]!, /^file:.*tsx/);
+  });
+
+  it('splits a gateway command like a shell would (quotes, backslashes)', () => {
+    assert.deepEqual(splitCommand('/opt/node24/node  /opt/openclaw/openclaw.mjs'), [
+      '/opt/node24/node',
+      '/opt/openclaw/openclaw.mjs',
+    ]);
+    assert.deepEqual(splitCommand(`"/Applications/My Node/node" -e 'process.exit(3)' a\\ b ""`), [
+      '/Applications/My Node/node',
+      '-e',
+      'process.exit(3)',
+      'a b',
+      '',
+    ]);
+    assert.throws(() => splitCommand('node "unterminated'), ConfigError);
+  });
+
+  it('recognizes its own gateways by command line and port', () => {
+    const cmd = ['/usr/bin/node', '/opt/openclaw/openclaw.mjs'];
+    const argv = [...cmd, 'gateway', 'run', '--port', '19001', '--bind', 'loopback'];
+    assert.equal(isGatewayArgv(argv, cmd, 19001), true);
+    assert.equal(isGatewayArgv(argv, cmd, 19002), false);
+    assert.equal(
+      isGatewayArgv(['/usr/bin/node', '/other.mjs', 'gateway', 'run', '--port', '19001'], cmd, 19001),
+      false,
+    );
+    assert.equal(isGatewayArgv(['/usr/bin/python3', 'x.py'], cmd, 19001), false);
+  });
+});

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { connectGateway, GatewayRpcError, type GatewaySession } from './gateway-protocol';
+
+/**
+ * The pairing hook: once a claw's gateway runs, make it trust the control plane's device. The
+ * control plane's first "remote" connect leaves a pending request (PAIRING_REQUIRED + requestId);
+ * this approves exactly the requests whose deviceId is the control plane's, over a loopback backend
+ * connection with operator.admin + operator.pairing (OPENCLAW.md §1.6, "Pairing approval").
+ */
+
+export type PairingOutcome =
+  { paired: true; deviceId: string } | { paired: false; deviceId: string; reason: string; final: boolean };
+
+const Pending = z.object({ requestId: z.string(), deviceId: z.string() }).loose();
+const Paired = z.object({ deviceId: z.string() }).loose();
+const PairList = z
+  .object({ pending: z.array(z.unknown()).default([]), paired: z.array(z.unknown()).default([]) })
+  .loose();
+
+const entries = <T extends z.ZodType>(schema: T, list: unknown[]): z.infer<T>[] =>
+  list.flatMap((e) => {
+    const r = schema.safeParse(e);
+    return r.success ? [r.data] : [];
+  });
+
+/** One look: already paired → done; a pending request from the device → approve it. */
+async function pairOnce(session: GatewaySession, deviceId: string): Promise<boolean> {
+  const list = PairList.safeParse(await session.request('device.pair.list', {}));
+  if (!list.success)
+    throw new GatewayRpcError('BAD_RESPONSE', 'device.pair.list answered an unexpected shape');
+  if (entries(Paired, list.data.paired).some((d) => d.deviceId === deviceId)) return true;
+  const mine = entries(Pending, list.data.pending).filter((r) => r.deviceId === deviceId);
+  for (const request of mine) await session.request('device.pair.approve', { requestId: request.requestId });
+  return mine.length > 0;
+}
+
+/**
+ * Polls the gateway's pairing list every `intervalMs` for up to `windowMs`, approving the device's
+ * requests. Connection failures are retried within the window; an RPC the gateway refuses (method
+ * unknown, forbidden) ends it with `final: true`, since asking again will not help.
+ */
+export async function pairControlPlaneDevice(opts: {
+  port: number;
+  token: string;
+  deviceId: string;
+  windowMs: number;
+  intervalMs: number;
+  signal: AbortSignal;
+}): Promise<PairingOutcome> {
+  const deadline = Date.now() + opts.windowMs;
+  let reason = `no pairing request from device ${opts.deviceId.slice(0, 16)}… yet`;
+  while (!opts.signal.aborted) {
+    let session: GatewaySession | undefined;
+    try {
+      session = await connectGateway({
+        port: opts.port,
+        token: opts.token,
+        scopes: ['operator.admin', 'operator.pairing'],
+        timeoutMs: 5000,
+      });
+      if (await pairOnce(session, opts.deviceId)) return { paired: true, deviceId: opts.deviceId };
+    } catch (err) {
+      if (err instanceof GatewayRpcError && err.code !== 'CLOSED' && err.code !== 'TIMEOUT')
+        return {
+          paired: false,
+          deviceId: opts.deviceId,
+          reason: `the gateway refused pairing RPCs: ${err.code} ${err.message}`,
+          final: true,
+        };
+      reason = `pairing check failed: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      session?.close();
+    }
+    if (Date.now() + opts.intervalMs > deadline) break;
+    await sleep(opts.intervalMs, opts.signal);
+  }
+  return { paired: false, deviceId: opts.deviceId, reason, final: false };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+
+/** Process and port facts the supervisor needs, on Linux (/proc) and macOS (ps). */
+
+/** Whether `pid` is a live process; a zombie (exited, not yet reaped by whoever adopted it) is not. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (err) {
+    // No /proc here (macOS): kill(0) is all we have. ENOENT with /proc: it died just now.
+    return !((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync('/proc/self'));
+  }
+}
+
+/** The argv of a running process, or null when it is gone or unreadable. */
+export async function processArgv(pid: number): Promise<string[] | null> {
+  try {
+    const raw = await fs.promises.readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync('/proc/self')) return null;
+  }
+  // No /proc (macOS): ps gives the command line joined by spaces; good enough to match on.
+  return new Promise((resolve) => {
+    execFile('ps', ['-o', 'command=', '-p', String(pid)], { timeout: 3000 }, (err, stdout) =>
+      resolve(err || !stdout.trim() ? null : stdout.trim().split(/\s+/)),
+    );
+  });
+}
+
+/**
+ * Whether `argv` is a gateway this agent started for `port`: the configured gateway program's last
+ * word (the script or binary) and the `gateway run --port <P>` the agent appends.
+ */
+export function isGatewayArgv(argv: string[], gatewayCommand: string[], port: number): boolean {
+  const program = gatewayCommand.at(-1);
+  if (!program || !argv.some((a) => a === program || a.endsWith(`/${program.split('/').at(-1)}`)))
+    return false;
+  const i = argv.indexOf('gateway');
+  return (
+    i >= 0 &&
+    argv[i + 1] === 'run' &&
+    argv.includes('--port') &&
+    argv[argv.indexOf('--port') + 1] === String(port)
+  );
+}
+
+/** Whether something already listens on 127.0.0.1:port (we cannot bind it). */
+export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'EADDRINUSE' || err.code === 'EACCES'),
+    );
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(false)));
+  });
+}
+
+/** Signals a gateway's whole process group (it runs detached as its own group leader). */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Last `bytes` of a file, for error messages about a crashed gateway. */
+export function tail(file: string, bytes = 600): string {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(bytes, size);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      const text = buf.toString('utf8');
+      return (len < size ? text.replace(/^[^\n]*\n/, '') : text).trim();
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}

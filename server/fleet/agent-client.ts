@@ -1,0 +1,292 @@
+import { z } from 'zod';
+
+/**
+ * The control plane's client for a Mini's agent (scripts/mini-agent.ts speaks the other side).
+ * Every call carries the bearer token and its own timeout, and reads both the status code and the
+ * body: a 2xx whose body is not what the API promises is an error too. Failures are `AgentError`s
+ * whose `kind` tells the provisioning worker whether a retry can help; their messages never contain
+ * the agent token or a gateway token.
+ */
+
+export type AgentErrorKind = 'retryable' | 'permanent';
+
+export class AgentError extends Error {
+  override name = 'AgentError';
+  constructor(
+    readonly kind: AgentErrorKind,
+    message: string,
+    /** The HTTP status, when the agent answered at all. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ControlPlaneDevice {
+  deviceId: string;
+  /** base64url of the raw 32-byte Ed25519 public key. */
+  publicKey: string;
+}
+
+export interface StartClawInput {
+  clawId: string;
+  port: number;
+  gatewayToken: string;
+  controlPlaneDevice?: ControlPlaneDevice;
+}
+
+/** `unknown`: the agent does not know the claw (404); the caller decides whether to start it. */
+export type AgentClawStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unknown';
+
+export interface ClawStatusReport {
+  status: AgentClawStatus;
+  /** Whether the gateway has approved the control plane's device. */
+  paired?: boolean;
+  deviceId?: string;
+  /** Why the device is not paired yet (no request seen, pairing RPCs refused, …). */
+  pairingError?: string;
+  error?: string;
+  pid?: number;
+  restarts?: number;
+}
+
+export interface AgentHealth {
+  claws: number;
+  version: string;
+}
+
+export interface AgentClawSummary {
+  clawId: string;
+  port: number;
+  status: Exclude<AgentClawStatus, 'unknown'>;
+  paired: boolean;
+  deviceId?: string;
+  pid?: number;
+  restarts: number;
+  error?: string;
+}
+
+export interface AgentClient {
+  /** POST /claws. Idempotent per claw: starting a claw the agent already runs on that port is a no-op. */
+  startClaw(input: StartClawInput): Promise<void>;
+  /** GET /claws/:id/status; a claw the agent does not know is `{status: 'unknown'}`, not an error. */
+  clawStatus(clawId: string): Promise<ClawStatusReport>;
+  /** DELETE /claws/:id. Idempotent: a claw the agent does not know is already stopped. */
+  stopClaw(clawId: string): Promise<void>;
+  /** GET /health. */
+  health(): Promise<AgentHealth>;
+  /** GET /claws, for reconciliation. */
+  listClaws(): Promise<AgentClawSummary[]>;
+}
+
+export interface AgentClientOptions {
+  /** e.g. `http://127.0.0.1:7070`. */
+  baseUrl: string;
+  token: string;
+  /** Per call, including reading the body. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Extra attempts for retryable failures, with a short backoff. Default 0 (the worker retries). */
+  retries?: number;
+}
+
+const StatusName = z.enum(['starting', 'running', 'stopped', 'failed']);
+const OkBody = z.object({ ok: z.literal(true) });
+const ErrorBody = z.object({ ok: z.literal(false), error: z.string() });
+const StatusBody = z.object({
+  status: StatusName,
+  paired: z.boolean().optional(),
+  deviceId: z.string().optional(),
+  pairingError: z.string().optional(),
+  error: z.string().optional(),
+  pid: z.number().int().optional(),
+  restarts: z.number().int().nonnegative().optional(),
+});
+const HealthBody = z.object({
+  ok: z.literal(true),
+  claws: z.number().int().nonnegative(),
+  version: z.string(),
+});
+const ClawSummary = z.object({
+  clawId: z.string(),
+  port: z.number().int(),
+  status: StatusName,
+  paired: z.boolean(),
+  deviceId: z.string().optional(),
+  pid: z.number().int().optional(),
+  restarts: z.number().int().nonnegative(),
+  error: z.string().optional(),
+});
+const ListBody = z.object({ ok: z.literal(true), claws: z.array(ClawSummary) });
+
+const MAX_ERROR_TEXT = 300;
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+interface Response {
+  status: number;
+  body: unknown;
+  /** Set when the body was present but not JSON. */
+  malformed: boolean;
+}
+
+export function createAgentClient(options: AgentClientOptions): AgentClient {
+  const base = new URL(options.baseUrl);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new AgentError('permanent', 'The agent URL must be http(s)');
+  // Credentials in the URL would end up in error messages; the token is the only credential.
+  base.username = '';
+  base.password = '';
+  const baseUrl = base.toString().replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const retries = Math.max(0, options.retries ?? 0);
+  const secrets = new Set<string>([options.token]);
+
+  /** Removes every secret this client has seen from a text that is about to leave it. */
+  const redact = (text: string) => {
+    let out = text;
+    for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+    return out;
+  };
+
+  async function once(method: string, path: string, body?: unknown): Promise<Response> {
+    const what = `${method} ${path}`;
+    let res: globalThis.Response;
+    let text: string;
+    try {
+      res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw networkError(what, err, timeoutMs);
+    }
+    if (text.trim() === '') return { status: res.status, body: undefined, malformed: false };
+    try {
+      return { status: res.status, body: JSON.parse(text) as unknown, malformed: false };
+    } catch {
+      return { status: res.status, body: undefined, malformed: true };
+    }
+  }
+
+  async function call<T extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: T,
+    opts: { body?: unknown; allowNotFound?: boolean } = {},
+  ): Promise<z.infer<T> | null> {
+    const what = `${method} ${path}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await once(method, path, opts.body);
+        // Only the agent's own JSON 404 means "no such claw"; a 404 page from elsewhere is a wrong URL.
+        if (res.status === 404 && opts.allowNotFound && ErrorBody.safeParse(res.body).success) return null;
+        if (res.status >= 200 && res.status < 300) {
+          if (res.malformed)
+            throw new AgentError('retryable', `Agent ${what}: malformed JSON in the response`, res.status);
+          const parsed = schema.safeParse(res.body);
+          if (parsed.success) return parsed.data;
+          const failed = ErrorBody.safeParse(res.body);
+          const detail = failed.success
+            ? `the agent reported a failure: ${failed.data.error}`
+            : `unexpected response body (${summarize(parsed.error)})`;
+          throw new AgentError(
+            'retryable',
+            redact(`Agent ${what} answered ${res.status} but ${detail}`),
+            res.status,
+          );
+        }
+        throw httpError(what, res, redact);
+      } catch (err) {
+        if (!(err instanceof AgentError) || err.kind !== 'retryable' || attempt >= retries) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  const idPath = (clawId: string) => `/claws/${encodeURIComponent(clawId)}`;
+
+  return {
+    async startClaw(input) {
+      secrets.add(input.gatewayToken);
+      await call('POST', '/claws', OkBody, {
+        body: {
+          clawId: input.clawId,
+          port: input.port,
+          gatewayToken: input.gatewayToken,
+          ...(input.controlPlaneDevice ? { controlPlaneDevice: input.controlPlaneDevice } : {}),
+        },
+      });
+    },
+    async clawStatus(clawId) {
+      const r = await call('GET', `${idPath(clawId)}/status`, StatusBody, { allowNotFound: true });
+      return r ?? { status: 'unknown' };
+    },
+    async stopClaw(clawId) {
+      await call('DELETE', idPath(clawId), OkBody, { allowNotFound: true });
+    },
+    async health() {
+      const h = (await call('GET', '/health', HealthBody))!;
+      return { claws: h.claws, version: h.version };
+    },
+    async listClaws() {
+      return (await call('GET', '/claws', ListBody))!.claws;
+    },
+  };
+}
+
+function httpError(what: string, res: Response, redact: (s: string) => string): AgentError {
+  const parsed = ErrorBody.safeParse(res.body);
+  const reason = parsed.success ? `: ${parsed.data.error.slice(0, MAX_ERROR_TEXT)}` : '';
+  const message = redact(`Agent ${what} failed with HTTP ${res.status}${reason}`);
+  // Throttling, timeouts and server faults pass; a request the agent refuses stays refused.
+  const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
+  return new AgentError(retryable ? 'retryable' : 'permanent', message, res.status);
+}
+
+function networkError(what: string, err: unknown, timeoutMs: number): AgentError {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    return new AgentError('retryable', `Agent ${what} timed out after ${timeoutMs} ms`);
+  const code = errorCode(err);
+  if (code && NETWORK_CODES.has(code)) return new AgentError('retryable', `Agent ${what} failed: ${code}`);
+  // fetch reports every transport failure as a TypeError("fetch failed"); all of them are worth a retry.
+  return new AgentError('retryable', `Agent ${what} failed: ${code ?? 'network error'}`);
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function summarize(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+    .join('; ')
+    .slice(0, MAX_ERROR_TEXT);
+}

@@ -1,0 +1,63 @@
+import type { ClawState } from '../../projections/claws';
+import type { MiniState } from '../../projections/minis';
+import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
+import { loadControlPlaneIdentity } from './control-plane-identity';
+import { openclawConnect, OpenClawConnectError } from './openclaw-client';
+import { upstreamUrl, type UpstreamMode } from './upstream-url';
+
+export const PROXY_SCOPES = ['operator.read', 'operator.write'];
+export const PROXY_CLIENT = { clientId: 'gateway-client', mode: 'backend', platform: 'linux' } as const;
+
+export type AccessResult =
+  | { ok: true; deviceId: string }
+  | { ok: false; retry: 'soon'; reason: string }
+  | { ok: false; retry: 'never'; reason: string };
+
+/**
+ * Connects to a claw's gateway exactly as the chat proxy will (same URL, token, signed device,
+ * scopes) and reports whether the gateway grants what chat needs. A pairing request that the Mini's
+ * agent has not approved yet, or a gateway still starting, is "soon"; a refused token is "never".
+ */
+export async function verifyGatewayAccess(
+  secrets: SecretStore,
+  claw: ClawState,
+  mini: MiniState | null,
+  mode: UpstreamMode,
+  timeoutMs = 5000,
+): Promise<AccessResult> {
+  const token = await secrets.get(gatewayTokenSecret(claw.id));
+  if (!token) return { ok: false, retry: 'never', reason: 'The claw has no gateway token' };
+  const identity = await loadControlPlaneIdentity(secrets);
+  try {
+    const { ws, hello } = await openclawConnect({
+      url: upstreamUrl(claw, mini, mode),
+      token,
+      identity: {
+        deviceId: identity.deviceId,
+        publicKeyRaw: identity.publicKey,
+        privateKeyPem: identity.privateKeyPem,
+      },
+      scopes: PROXY_SCOPES,
+      clientId: PROXY_CLIENT.clientId,
+      mode: PROXY_CLIENT.mode,
+      platform: PROXY_CLIENT.platform,
+      timeoutMs,
+    });
+    ws.close(1000);
+    const granted = hello.auth?.scopes ?? [];
+    const missing = PROXY_SCOPES.filter((s) => !granted.includes(s));
+    if (hello.protocol !== 4)
+      return { ok: false, retry: 'never', reason: `The gateway speaks protocol ${hello.protocol}, not 4` };
+    if (missing.length)
+      return { ok: false, retry: 'soon', reason: `The gateway did not grant ${missing.join(', ')} yet` };
+    return { ok: true, deviceId: identity.deviceId };
+  } catch (err) {
+    if (!(err instanceof OpenClawConnectError)) throw err;
+    const code = (err.details?.code as string | undefined) ?? err.code;
+    if (code === 'PAIRING_REQUIRED')
+      return { ok: false, retry: 'soon', reason: 'Waiting for the Mini to approve the control plane device' };
+    if (code === 'AUTH_TOKEN_MISMATCH')
+      return { ok: false, retry: 'never', reason: 'The gateway refused the claw token' };
+    return { ok: false, retry: 'soon', reason: err.message };
+  }
+}
