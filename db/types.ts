@@ -8,6 +8,9 @@ export interface Database {
   mac_minis: MacMinisTable;
   secrets: SecretsTable;
   claw_leases: ClawLeasesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  memberships: MembershipsTable;
 }
 
 export interface OrganizationsTable {
@@ -98,3 +101,32 @@ export type ClawRow = Selectable<ClawsTable>;
 export type MiniRow = Selectable<MacMinisTable>;
 export type NewOrganization = Insertable<OrganizationsTable>;
 export type Organization = Selectable<OrganizationsTable>;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  is_platform_admin: Generated<boolean>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: Role;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export type User = Selectable<UsersTable>;

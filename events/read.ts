@@ -91,3 +91,17 @@ export async function readAll(
   const last = events[events.length - 1];
   return { events, checkpoint: last ? checkpointOf(last) : (after ?? START) };
 }
+
+/** The checkpoint of the newest settled event: where a live reader that wants only news starts. */
+export async function headCheckpoint(db: Kysely<Database>): Promise<Checkpoint> {
+  const row = await db
+    .selectFrom('events')
+    .select(['global_position'])
+    .select(sql<string>`transaction_id::text`.as('transaction_id'))
+    .where(sql<boolean>`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`)
+    .orderBy(sql`transaction_id`, 'desc')
+    .orderBy('global_position', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? `${row.transaction_id}:${row.global_position}` : START;
+}

@@ -26,7 +26,7 @@ for (const driver of testDrivers()) {
   describe(`projection rebuild on ${driver}`, () => {
     let database: ClawsDatabase;
     let dir: string | undefined;
-    let env: NodeJS.ProcessEnv;
+    let env: Record<string, string | undefined>;
     const seed = Number(process.env.HISTORY_SEED ?? Date.now() % 100_000);
 
     before(async () => {
@@ -81,7 +81,7 @@ for (const driver of testDrivers()) {
       if (driver === 'pglite') await database.close();
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/rebuild-projections.ts'], {
         cwd: root,
-        env,
+        env: env as NodeJS.ProcessEnv,
       });
       assert.match(
         stdout,

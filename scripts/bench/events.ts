@@ -58,7 +58,15 @@ async function requestClaws(store: EventStore, n: number): Promise<ClawState[]> 
       [
         {
           type: 'ClawRequested',
-          data: { clawId: id, orgId: id, slug: `b-${i}-${id.slice(0, 6)}`, name: 'bench', target: 'mac-mini', requestedBy: 'bench', tokenFingerprint: 'fp_bench0001' },
+          data: {
+            clawId: id,
+            orgId: id,
+            slug: `b-${i}-${id.slice(0, 6)}`,
+            name: 'bench',
+            target: 'mac-mini',
+            requestedBy: 'bench',
+            tokenFingerprint: 'fp_bench0001',
+          },
         },
       ],
       meta(),
@@ -70,7 +78,11 @@ async function requestClaws(store: EventStore, n: number): Promise<ClawState[]> 
 }
 
 /** Runs `writers` loops sharing `ops` operations; returns operations per second. */
-async function timed(writers: number, ops: number, op: (writer: number, i: number) => Promise<void>): Promise<number> {
+async function timed(
+  writers: number,
+  ops: number,
+  op: (writer: number, i: number) => Promise<void>,
+): Promise<number> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -118,7 +130,17 @@ async function appendCase(database: ClawsDatabase, writers: number, hot: boolean
     await pool.query(
       `INSERT INTO events_raw (stream_id, stream_version, event_type, event_id, data, actor, correlation_id, causation_id, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [clawStream(id), v, row.type, randomUUID(), JSON.stringify(row.data), 'system:bench', randomUUID(), null, new Date()],
+      [
+        clawStream(id),
+        v,
+        row.type,
+        randomUUID(),
+        JSON.stringify(row.data),
+        'system:bench',
+        randomUUID(),
+        null,
+        new Date(),
+      ],
     );
   });
   await store.close();
@@ -188,7 +210,13 @@ try {
     const { database, drop } = await freshDatabase(pgServer.url);
     try {
       const r = await appendCase(database, writers, hot);
-      results.push({ case: name, 'append ev/s': Math.round(r.append), 'raw insert ev/s': Math.round(r.raw), ratio: r.ratio, conflicts: r.conflicts });
+      results.push({
+        case: name,
+        'append ev/s': Math.round(r.append),
+        'raw insert ev/s': Math.round(r.raw),
+        ratio: r.ratio,
+        conflicts: r.conflicts,
+      });
     } finally {
       await drop();
     }
@@ -217,7 +245,8 @@ try {
   printTable('Append throughput (single-event appends, PostgreSQL)', results);
   printTable('Rebuild (replay of the whole log)', [rebuild]);
   console.log('');
-  for (const r of results) console.log(`append/raw-insert ratio (${r.case}): ${(r.ratio as number).toFixed(2)}`);
+  for (const r of results)
+    console.log(`append/raw-insert ratio (${r.case}): ${(r.ratio as number).toFixed(2)}`);
   console.log(`rebuild: ${rebuild['rebuild ev/s']} events/s`);
   console.log(`results: ${writeResults('events', { ops: OPS, append: results, rebuild })}`);
 } finally {

@@ -22,7 +22,10 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
-async function launch(kind: 'dev' | 'real', extraEnv: NodeJS.ProcessEnv = {}): Promise<Gateway> {
+async function launch(
+  kind: 'dev' | 'real',
+  extraEnv: Record<string, string | undefined> = {},
+): Promise<Gateway> {
   const port = await freePort();
   const token = `conformance-token-${Math.random().toString(36).slice(2)}-0123456789`;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `claws-gw-${kind}-`));
@@ -349,9 +352,10 @@ for (const kind of kinds) {
         await request(ws, 'chat.send', { sessionKey: 'main', message: 'first message', idempotencyKey: key }),
         { runId: key, status: 'started' },
       );
+      // Resent while the first run is still going: not a new run (the real gateway says "in_flight").
       assert.deepEqual(
         await request(ws, 'chat.send', { sessionKey: 'main', message: 'first message', idempotencyKey: key }),
-        { runId: key, status: 'ok' },
+        { runId: key, status: 'in_flight' },
       );
       const history = await request<{ sessionKey: string; messages: { role: string; content: unknown }[] }>(
         ws,

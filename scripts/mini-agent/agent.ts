@@ -28,7 +28,7 @@ export class MiniAgent {
   readonly store: StateStore;
   #claws = new Map<string, ClawSupervisor>();
   #locks = new Map<string, Promise<void>>();
-  #baseEnv: NodeJS.ProcessEnv;
+  #baseEnv: Record<string, string | undefined>;
 
   constructor(
     private readonly config: AgentConfig,

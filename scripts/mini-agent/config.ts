@@ -106,7 +106,7 @@ const Schema = z.object({
   trustedProxies: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
-export function parseAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentConfig {
+export function parseAgentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   let values;
   try {
     ({ values } = parseArgs({

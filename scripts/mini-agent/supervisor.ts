@@ -43,7 +43,7 @@ export interface SupervisorDeps {
   /** The claw's own directory: HOME, OPENCLAW_STATE_DIR and the gateway log live under it. */
   clawDir: string;
   /** Environment the gateway inherits (without the agent's own secrets). */
-  baseEnv: NodeJS.ProcessEnv;
+  baseEnv: Record<string, string | undefined>;
   tuning: SupervisorTuning;
   log: Logger;
   /** Called whenever the durable part (the record's pid) changed. */
@@ -292,7 +292,7 @@ export class ClawSupervisor {
           ...(this.deps.trustedProxies.length
             ? { CLAWS_DEV_GATEWAY_TRUSTED_PROXIES: this.deps.trustedProxies.join(',') }
             : {}),
-        },
+        } as unknown as NodeJS.ProcessEnv,
       });
     } catch (err) {
       fs.closeSync(logFd);
@@ -378,7 +378,7 @@ export class ClawSupervisor {
         return; // the exit (child event or pid watch) restarts it
       }
       await sleep(delay, signal);
-      delay = Math.min(2000, Math.round(delay * 1.5));
+      delay = Math.min(1000, Math.round(delay * 1.5));
     }
   }
 

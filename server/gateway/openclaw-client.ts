@@ -66,11 +66,17 @@ interface Frame {
   };
 }
 
-export function openclawConnect(
-  opts: ConnectOptions,
-): Promise<{ ws: WebSocket; hello: HelloOk; challenge: Challenge }> {
+export interface Connected {
+  ws: WebSocket;
+  hello: HelloOk;
+  challenge: Challenge;
+  /** Stops buffering and returns the frames that arrived right after hello-ok. */
+  takeEarlyFrames(): { data: WebSocket.RawData; isBinary: boolean }[];
+}
+
+export function openclawConnect(opts: ConnectOptions): Promise<Connected> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  return new Promise((resolve, reject) => {
+  return new Promise<Connected>((resolve, reject) => {
     const ws = new WebSocket(opts.url, {
       perMessageDeflate: false,
       headers: opts.headers,
@@ -183,7 +189,19 @@ export function openclawConnect(
           ws.removeAllListeners('close');
           ws.removeAllListeners('error');
           ws.on('error', () => {});
-          resolve({ ws, hello: frame.payload as HelloOk, challenge: challenge! });
+          // Frames that follow hello-ok in the same read would fire before the caller can listen.
+          const early: { data: WebSocket.RawData; isBinary: boolean }[] = [];
+          const keep = (data: WebSocket.RawData, isBinary: boolean) => early.push({ data, isBinary });
+          ws.on('message', keep);
+          resolve({
+            ws,
+            hello: frame.payload as HelloOk,
+            challenge: challenge!,
+            takeEarlyFrames: () => {
+              ws.off('message', keep);
+              return early.splice(0);
+            },
+          });
           return;
         }
         const e = frame.error ?? {};

@@ -31,7 +31,7 @@ for (const driver of testDrivers()) {
     const bucketDir = path.join(work, 'buckets');
     let pg: TestDatabase | undefined;
     let agent: AgentProcess;
-    let workerEnv: NodeJS.ProcessEnv;
+    let workerEnv: Record<string, string | undefined>;
 
     /** PGlite has one owner at a time: the test opens the database only between worker runs. */
     async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {

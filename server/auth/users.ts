@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { z } from 'zod';
+import type { Database } from '../../db/types';
+import { asPgError } from '../../events/errors';
+import { CommandError, conflict } from '../errors';
+import { dummyHash, hashPassword, verifyPassword } from './passwords';
+import type { SessionUser } from './session';
+
+export const Email = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email('must be an email address'))
+  .transform((e) => e.toLowerCase());
+export const Password = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(200, 'must be at most 200 characters');
+export const UserName = z.string().trim().min(1, 'is required').max(80, 'must be at most 80 characters');
+
+/** Creates a user; the first user of an empty database becomes platform admin. */
+export async function signup(
+  db: Kysely<Database>,
+  input: { email: string; password: string; name: string },
+): Promise<SessionUser> {
+  const passwordHash = await hashPassword(input.password);
+  try {
+    return await db.transaction().execute(async (trx) => {
+      // Serializes signups just long enough to decide "first user" without a race.
+      await sql`LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+      const any = await trx.selectFrom('users').select('id').limit(1).executeTakeFirst();
+      return trx
+        .insertInto('users')
+        .values({
+          id: randomUUID(),
+          email: input.email,
+          name: input.name,
+          password_hash: passwordHash,
+          is_platform_admin: !any,
+        })
+        .returning(['id', 'email', 'name', 'is_platform_admin'])
+        .executeTakeFirstOrThrow();
+    });
+  } catch (err) {
+    if (asPgError(err).code === '23505') throw conflict('An account with this email already exists');
+    throw err;
+  }
+}
+
+export async function login(
+  db: Kysely<Database>,
+  input: { email: string; password: string },
+): Promise<SessionUser> {
+  const user = await db.selectFrom('users').selectAll().where('email', '=', input.email).executeTakeFirst();
+  const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
+  if (!user || !ok) throw new CommandError('BAD_REQUEST', 'Wrong email or password');
+  return { id: user.id, email: user.email, name: user.name, is_platform_admin: user.is_platform_admin };
+}

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import type WebSocket from 'ws';
+import type { Logger } from '../../log';
+import { OpenClawConnectError, type Connected } from '../openclaw-client';
+import { checkBrowserFrame } from './allowlist';
+import { browserCloseFor, CLOSE } from './close-codes';
+import { redactHello } from './redact';
+
+export interface ProxyLimits {
+  /** Pause the reading side while the other side has more than this queued. */
+  highWaterBytes: number;
+  lowWaterBytes: number;
+  heartbeatMs: number;
+}
+
+export const DEFAULT_LIMITS: ProxyLimits = {
+  highWaterBytes: 4 * 1024 * 1024,
+  lowWaterBytes: 1024 * 1024,
+  heartbeatMs: 25_000,
+};
+
+const PRE_HANDSHAKE_QUEUE = 256;
+
+/**
+ * One browser socket and its own upstream gateway connection. Toward the browser it behaves like a
+ * gateway (a challenge, then hello-ok for its connect); the proxy has already done the real
+ * handshake with the claw's token and the control plane's device. After that, gateway frames are
+ * relayed without parsing; browser frames are checked against the method allowlist only.
+ */
+export function runProxySession(opts: {
+  browser: WebSocket;
+  upstream: Promise<Connected>;
+  gatewayToken: string;
+  log: Logger;
+  limits?: ProxyLimits;
+  onClose?: () => void;
+}): void {
+  const { browser, log } = opts;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  let upstream: WebSocket | undefined;
+  let handshaken = false;
+  let closed = false;
+  const queued: { data: WebSocket.RawData; isBinary: boolean }[] = [];
+
+  const closeBrowser = (code: number, reason: string) => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    log.info('chat session closed', { code, reason });
+    if (browser.readyState === browser.OPEN || browser.readyState === browser.CONNECTING)
+      browser.close(code, reason);
+    if (upstream && upstream.readyState === upstream.OPEN) upstream.close(1000);
+    else upstream?.terminate();
+    opts.onClose?.();
+  };
+
+  // Heartbeat toward the browser: a peer that does not answer a ping by the next one is gone.
+  let alive = true;
+  browser.on('pong', () => (alive = true));
+  const heartbeat = setInterval(() => {
+    if (!alive) {
+      browser.terminate();
+      return closeBrowser(CLOSE.GOING_AWAY, 'no heartbeat');
+    }
+    alive = false;
+    browser.ping();
+  }, limits.heartbeatMs);
+  heartbeat.unref();
+
+  browser.send(
+    JSON.stringify({
+      type: 'event',
+      event: 'connect.challenge',
+      payload: { nonce: randomUUID(), ts: Date.now() },
+    }),
+  );
+
+  // Gateway → browser: bytes as they came (text stays text), pausing the gateway while the
+  // browser is behind.
+  const toBrowser = (data: WebSocket.RawData, isBinary: boolean) => {
+    if (closed) return;
+    browser.send(data as Buffer, { binary: isBinary }, () => {
+      if (upstream?.isPaused && browser.bufferedAmount < limits.lowWaterBytes) upstream.resume();
+    });
+    if (browser.bufferedAmount > limits.highWaterBytes && upstream && !upstream.isPaused) upstream.pause();
+  };
+
+  let upstreamError: { code: number; reason: string; error: Record<string, unknown> } | undefined;
+  let hello: Record<string, unknown> | undefined;
+  const ready = opts.upstream.then(
+    (c) => {
+      upstream = c.ws;
+      if (closed) return void c.ws.close(1000);
+      hello = redactHello(c.hello as Record<string, unknown>, opts.gatewayToken);
+      for (const f of c.takeEarlyFrames()) queued.push(f);
+      c.ws.on('message', (data, isBinary) => {
+        if (handshaken) toBrowser(data, isBinary);
+        else if (queued.length < PRE_HANDSHAKE_QUEUE) queued.push({ data, isBinary });
+      });
+      c.ws.on('close', (code, reason) => {
+        const mapped = browserCloseFor(code, reason.toString());
+        closeBrowser(mapped.code, mapped.reason);
+      });
+      c.ws.on('error', () => {});
+    },
+    (err: unknown) => {
+      const e = err instanceof OpenClawConnectError ? err : undefined;
+      const starting = e && (e.code === 'UNAVAILABLE' || e.closeCode === 1013 || e.closeCode === 1012);
+      const unreachable = !e || e.code === 'NETWORK' || e.code === 'TIMEOUT' || e.code.startsWith('HTTP_');
+      upstreamError = starting
+        ? {
+            code: CLOSE.UPSTREAM_UNAVAILABLE,
+            reason: `gateway starting; retry-after-ms=${e?.retryAfterMs ?? 1000}`,
+            error: {
+              code: 'UNAVAILABLE',
+              message: 'The claw is starting; try again shortly',
+              retryable: true,
+              retryAfterMs: e?.retryAfterMs ?? 1000,
+            },
+          }
+        : unreachable
+          ? {
+              code: CLOSE.UPSTREAM_UNAVAILABLE,
+              reason: 'gateway unreachable; retry-after-ms=5000',
+              error: {
+                code: 'UNAVAILABLE',
+                message: 'The claw cannot be reached right now',
+                retryable: true,
+                retryAfterMs: 5000,
+              },
+            }
+          : {
+              code: CLOSE.UPSTREAM_REFUSED,
+              reason: 'gateway refused the control plane',
+              error: { code: 'UNAVAILABLE', message: 'The claw refused the connection', retryable: false },
+            };
+      log.warn('upstream handshake failed', { code: e?.code ?? 'UNKNOWN', closeCode: e?.closeCode });
+    },
+  );
+
+  browser.on('message', (data, isBinary) => {
+    if (closed) return;
+    const text = isBinary ? null : data.toString();
+    if (!handshaken) {
+      const frame = text ? safeParse(text) : null;
+      if (!frame || frame.type !== 'req' || frame.method !== 'connect' || typeof frame.id !== 'string')
+        return closeBrowser(CLOSE.PROTOCOL_ERROR, 'invalid handshake: first request must be connect');
+      const id = frame.id;
+      browser.pause();
+      void ready.then(() => {
+        browser.resume();
+        if (closed) return;
+        if (upstreamError) {
+          browser.send(JSON.stringify({ type: 'res', id, ok: false, error: upstreamError.error }));
+          return closeBrowser(upstreamError.code, upstreamError.reason);
+        }
+        browser.send(JSON.stringify({ type: 'res', id, ok: true, payload: hello }));
+        handshaken = true;
+        for (const f of queued.splice(0)) toBrowser(f.data, f.isBinary);
+      });
+      return;
+    }
+    if (text === null) return; // the gateway speaks text frames only
+    const check = checkBrowserFrame(text);
+    if (!check.ok) {
+      browser.send(JSON.stringify({ type: 'res', id: check.id, ok: false, error: check.error }));
+      return;
+    }
+    upstream!.send(text, () => {
+      if (browser.isPaused && upstream!.bufferedAmount < limits.lowWaterBytes) browser.resume();
+    });
+    if (upstream!.bufferedAmount > limits.highWaterBytes && !browser.isPaused) browser.pause();
+  });
+
+  browser.on('close', (code) => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    log.info('browser left', { code });
+    void ready.then(() => upstream?.close(1000));
+    opts.onClose?.();
+  });
+  browser.on('error', () => {});
+}
+
+function safeParse(text: string): { type?: unknown; method?: unknown; id?: unknown } | null {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' ? (v as { type?: unknown; method?: unknown; id?: unknown }) : null;
+  } catch {
+    return null;
+  }
+}

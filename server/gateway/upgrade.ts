@@ -1,0 +1,175 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ClawState } from '../../projections/claws';
+import type { MiniState } from '../../projections/minis';
+import { rowToClaw } from '../../projections/rows';
+import { authenticateCookieHeader } from '../auth/session';
+import { createLogger, type Logger } from '../log';
+import { requireMembership } from '../orgs/memberships';
+import type { Runtime } from '../runtime';
+import { gatewayTokenSecret } from '../secrets/secret-store';
+import { loadControlPlaneIdentity } from './control-plane-identity';
+import { openclawConnect, type Connected } from './openclaw-client';
+import { CLOSE } from './proxy/close-codes';
+import { DEFAULT_LIMITS, runProxySession, type ProxyLimits } from './proxy/session';
+import { upstreamUrl } from './upstream-url';
+import { PROXY_CLIENT, PROXY_SCOPES } from './verify-access';
+
+const PATH = /^\/api\/ws\/claws\/([a-z0-9-]{1,63})\/([a-z0-9-]{1,63})\/?$/;
+/** The gateway's own frame limit (policy.maxPayload); larger browser frames are closed with 1009. */
+export const MAX_BROWSER_FRAME = 26_214_400;
+
+/** Everything the proxy needs to decide and connect; the runtime provides it, tests may replace parts. */
+export interface ProxyDeps {
+  allowedOrigins: string[];
+  authenticate(cookie: string | undefined): Promise<{ userId: string } | null>;
+  resolveClaw(userId: string, orgSlug: string, clawSlug: string): Promise<ClawState | null>;
+  connectUpstream(claw: ClawState): Promise<{ token: string; connection: Promise<Connected> }>;
+  log: Logger;
+  limits?: ProxyLimits;
+}
+
+export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
+  const db = runtime.database.db;
+  const cfg = runtime.config;
+  const own = [
+    `http://${cfg.HOST}:${cfg.PORT}`,
+    `http://localhost:${cfg.PORT}`,
+    `http://127.0.0.1:${cfg.PORT}`,
+  ];
+  return {
+    allowedOrigins: cfg.CLAWS_ALLOWED_ORIGINS
+      ? cfg.CLAWS_ALLOWED_ORIGINS.split(',').map((o) => o.trim())
+      : own,
+    async authenticate(cookie) {
+      const auth = await authenticateCookieHeader(db, cookie);
+      return auth ? { userId: auth.user.id } : null;
+    },
+    async resolveClaw(userId, orgSlug, clawSlug) {
+      const m = await requireMembership(db, userId, orgSlug);
+      if (!m) return null;
+      const row = await db
+        .selectFrom('claws')
+        .selectAll()
+        .where('org_id', '=', m.org.id)
+        .where('slug', '=', clawSlug)
+        .where('status', '<>', 'deleted')
+        .executeTakeFirst();
+      return row ? rowToClaw(row) : null;
+    },
+    async connectUpstream(claw) {
+      const token = await runtime.secrets.get(gatewayTokenSecret(claw.id));
+      if (!token) throw new Error('claw has no gateway token');
+      const mini: MiniState | null = claw.miniId ? await runtime.store.loadMini(claw.miniId) : null;
+      const identity = await loadControlPlaneIdentity(runtime.secrets);
+      const connection = openclawConnect({
+        url: upstreamUrl(claw, mini, cfg.UPSTREAM_MODE),
+        token,
+        identity: {
+          deviceId: identity.deviceId,
+          publicKeyRaw: identity.publicKey,
+          privateKeyPem: identity.privateKeyPem,
+        },
+        scopes: PROXY_SCOPES,
+        clientId: PROXY_CLIENT.clientId,
+        mode: PROXY_CLIENT.mode,
+        platform: PROXY_CLIENT.platform,
+        timeoutMs: 10_000,
+      }).then((c) => {
+        const granted = c.hello.auth?.scopes ?? [];
+        if (c.hello.protocol !== 4 || PROXY_SCOPES.some((s) => !granted.includes(s))) {
+          c.ws.close(1000);
+          throw new Error(`gateway did not grant ${PROXY_SCOPES.join(', ')}`);
+        }
+        return c;
+      });
+      return { token, connection };
+    },
+    log: createLogger(cfg.LOG_LEVEL, { component: 'ws-proxy' }),
+  };
+}
+
+/**
+ * The chat proxy's upgrade handler for /api/ws/claws/:orgSlug/:clawSlug. A foreign Origin is refused
+ * before the upgrade (403); every other refusal happens after it, with a close code the browser
+ * can read (an HTTP refusal reaches browser code only as 1006).
+ */
+export function createClawsUpgradeHandler(source: Runtime | ProxyDeps) {
+  const deps = 'config' in source ? runtimeProxyDeps(source) : source;
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_BROWSER_FRAME,
+  });
+  const sockets = new Set<WebSocket>();
+
+  function refuseHttp(socket: Duplex, status: number, text: string) {
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${text.length}\r\n\r\n${text}`,
+    );
+  }
+
+  function accept(req: http.IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void) {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      then(ws);
+    });
+  }
+
+  async function handle(
+    req: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    orgSlug: string,
+    clawSlug: string,
+  ) {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !deps.allowedOrigins.includes(origin))
+      return refuseHttp(socket, 403, 'Forbidden');
+    const closeWith = (code: number, reason: string) =>
+      accept(req, socket, head, (ws) => ws.close(code, reason));
+    const auth = await deps.authenticate(req.headers.cookie);
+    if (!auth) return closeWith(CLOSE.UNAUTHENTICATED, 'sign in first');
+    const claw = await deps.resolveClaw(auth.userId, orgSlug, clawSlug);
+    if (!claw) return closeWith(CLOSE.NOT_FOUND, 'claw not found');
+    if (claw.status !== 'active') return closeWith(CLOSE.NOT_ACTIVE, `claw is ${claw.status}`);
+    const { token, connection } = await deps.connectUpstream(claw);
+    connection.catch(() => {}); // reported to the browser by the session
+    accept(req, socket, head, (ws) =>
+      runProxySession({
+        browser: ws,
+        upstream: connection,
+        gatewayToken: token,
+        log: deps.log.child({ clawId: claw.id }),
+        limits: deps.limits ?? DEFAULT_LIMITS,
+      }),
+    );
+  }
+
+  return {
+    /** Handles the upgrade if the path is the chat proxy's; returns false otherwise. */
+    handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+      const m = PATH.exec((req.url ?? '').split('?')[0]!);
+      if (!m) return false;
+      handle(req, socket, head, m[1]!, m[2]!).catch((err: unknown) => {
+        deps.log.error('chat upgrade failed', { error: err instanceof Error ? err.message : String(err) });
+        if (!socket.destroyed)
+          accept(req, socket, head, (ws) =>
+            ws.close(CLOSE.UPSTREAM_UNAVAILABLE, 'internal error; retry-after-ms=5000'),
+          );
+      });
+      return true;
+    },
+    /** Closes every proxied socket (graceful shutdown: 1001). */
+    async closeAll(code: number = CLOSE.GOING_AWAY, reason = 'server restarting') {
+      for (const ws of sockets) ws.close(code, reason);
+      const deadline = Date.now() + 2000;
+      while (sockets.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const ws of sockets) ws.terminate();
+    },
+    size: () => sockets.size,
+  };
+}
+export type ClawsUpgradeHandler = ReturnType<typeof createClawsUpgradeHandler>;

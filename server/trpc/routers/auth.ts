@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import {
+  clearedSessionCookie,
+  createSession,
+  revokeSession,
+  sessionCookie,
+  sessionTokenFromCookieHeader,
+} from '../../auth/session';
+import { Email, login, Password, signup, UserName } from '../../auth/users';
+import type { Context } from '../context';
+import { authedProcedure, publicProcedure, router } from '../init';
+
+async function startSession(ctx: Context, userId: string) {
+  const { token, expiresAt } = await createSession(ctx.runtime.database.db, userId);
+  ctx.resHeaders?.append('set-cookie', sessionCookie(token, expiresAt, ctx.runtime.config.production));
+}
+
+export const authRouter = router({
+  signup: publicProcedure
+    .input(z.object({ email: Email, password: Password, name: UserName }))
+    .mutation(async ({ ctx, input }) => {
+      const user = await signup(ctx.runtime.database.db, input);
+      await startSession(ctx, user.id);
+      return user;
+    }),
+
+  login: publicProcedure
+    .input(z.object({ email: Email, password: z.string().min(1).max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      const user = await login(ctx.runtime.database.db, input);
+      await startSession(ctx, user.id);
+      return user;
+    }),
+
+  logout: authedProcedure.mutation(async ({ ctx }) => {
+    const token = sessionTokenFromCookieHeader(ctx.headers.get('cookie'));
+    if (token) await revokeSession(ctx.runtime.database.db, token);
+    ctx.resHeaders?.append('set-cookie', clearedSessionCookie(ctx.runtime.config.production));
+    return { ok: true };
+  }),
+
+  me: publicProcedure.query(({ ctx }) => ctx.user),
+});

@@ -1,0 +1,95 @@
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { isClawEvent, isMiniEvent } from '../../../events/catalog';
+import { headCheckpoint } from '../../../events/read';
+import {
+  cordonMini,
+  RegisterMiniInput,
+  registerMini,
+  removeMini,
+  uncordonMini,
+  UpdateMiniInput,
+  updateMini,
+} from '../../fleet/commands';
+import { fleetView } from '../../fleet/views';
+import type { Context } from '../context';
+import { appendSignals } from '../live';
+import { platformAdminProcedure, router } from '../init';
+
+const MiniId = z.object({ miniId: z.uuid() });
+const commandCtx = (ctx: Context & { user: { id: string } }) => ({
+  store: ctx.runtime.store,
+  secrets: ctx.runtime.secrets,
+  actor: `user:${ctx.user.id}` as const,
+});
+const summary = (m: Awaited<ReturnType<typeof registerMini>>) => ({
+  id: m.id,
+  hostname: m.hostname,
+  status: m.status,
+  cordoned: m.cordoned,
+});
+
+export const fleetRouter = router({
+  list: platformAdminProcedure.query(({ ctx }) => fleetView(ctx.runtime.database.db)),
+
+  register: platformAdminProcedure
+    .input(RegisterMiniInput)
+    .mutation(async ({ ctx, input }) => summary(await registerMini(commandCtx(ctx), input))),
+
+  update: platformAdminProcedure
+    .input(MiniId.extend({ changes: UpdateMiniInput }))
+    .mutation(async ({ ctx, input }) =>
+      summary(await updateMini(commandCtx(ctx), input.miniId, input.changes)),
+    ),
+
+  cordon: platformAdminProcedure
+    .input(MiniId.extend({ reason: z.string().max(500).optional() }))
+    .mutation(async ({ ctx, input }) =>
+      summary(await cordonMini(commandCtx(ctx), input.miniId, input.reason)),
+    ),
+
+  uncordon: platformAdminProcedure
+    .input(MiniId)
+    .mutation(async ({ ctx, input }) => summary(await uncordonMini(commandCtx(ctx), input.miniId))),
+
+  remove: platformAdminProcedure
+    .input(MiniId)
+    .mutation(async ({ ctx, input }) => summary(await removeMini(commandCtx(ctx), input.miniId))),
+
+  /** The whole fleet again whenever a Mini or an allocation changes. */
+  onChange: platformAdminProcedure
+    .input(
+      z
+        .object({
+          lastEventId: z
+            .string()
+            .max(64)
+            .regex(/^\d{1,20}:\d{1,18}$/)
+            .nullish(),
+        })
+        .optional(),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      const { store, database } = ctx.runtime;
+      const signals = appendSignals(store, signal);
+      try {
+        let checkpoint = input?.lastEventId ?? (await headCheckpoint(database.db));
+        do {
+          let changed = false;
+          for (;;) {
+            const page = await store.readAll(checkpoint, 1000);
+            checkpoint = page.checkpoint;
+            changed ||= page.events.some(
+              (e) =>
+                isMiniEvent(e) ||
+                (isClawEvent(e) && (e.type === 'MiniAllocated' || e.type === 'AllocationReleased')),
+            );
+            if (page.events.length < 1000) break;
+          }
+          if (changed) yield tracked(checkpoint, await fleetView(database.db));
+        } while (await signals.next());
+      } finally {
+        signals.close();
+      }
+    }),
+});
