@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Database } from '../../db/types';
 import { asPgError } from '../../events/errors';
 import { CommandError, conflict } from '../errors';
+import { text } from '../validation';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import type { SessionUser } from './session';
 
@@ -17,7 +18,7 @@ export const Password = z
   .string()
   .min(8, 'must be at least 8 characters')
   .max(200, 'must be at most 200 characters');
-export const UserName = z.string().trim().min(1, 'is required').max(80, 'must be at most 80 characters');
+export const UserName = text(1, 80);
 
 /** Creates a user; the first user of an empty database becomes platform admin. */
 export async function signup(

@@ -8,6 +8,7 @@ import type { ClawState } from '../../projections/claws';
 import { badRequest, conflict, notFound, preconditionFailed } from '../errors';
 import { generateSecretToken } from '../secrets/keyring';
 import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
+import { text } from '../validation';
 import { slugify } from './slug';
 
 export interface CommandContext {
@@ -17,12 +18,7 @@ export interface CommandContext {
   correlationId?: string;
 }
 
-export const ClawName = z
-  .string()
-  .trim()
-  .min(1, 'is required')
-  .max(60, 'must be at most 60 characters')
-  .refine((n) => /[\p{L}\p{N}]/u.test(n), 'must contain a letter or a digit');
+export const ClawName = text(1, 60).refine((n) => /[\p{L}\p{N}]/u.test(n), 'must contain a letter or a digit');
 
 export const RequestClawInput = z.object({
   orgId: z.uuid(),

@@ -5,6 +5,7 @@ import type { Database, Organization } from '../../db/types';
 import { asPgError } from '../../events/errors';
 import { conflict, notFound } from '../errors';
 import { slugify } from '../claws/slug';
+import { text } from '../validation';
 
 export const OrgSlug = z
   .string()
@@ -12,7 +13,7 @@ export const OrgSlug = z
   .min(2, 'must be at least 2 characters')
   .max(40, 'must be at most 40 characters')
   .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, 'lowercase letters, digits and inner hyphens only');
-export const OrgName = z.string().trim().min(1, 'is required').max(80, 'must be at most 80 characters');
+export const OrgName = text(1, 80);
 
 /** Organizations are ordinary rows (identity is not event-sourced); claws refer to them by id. */
 export async function createOrganization(

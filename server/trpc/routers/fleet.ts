@@ -12,6 +12,7 @@ import {
   updateMini,
 } from '../../fleet/commands';
 import { fleetView } from '../../fleet/views';
+import { text } from '../../validation';
 import type { Context } from '../context';
 import { appendSignals } from '../live';
 import { platformAdminProcedure, router } from '../init';
@@ -43,7 +44,7 @@ export const fleetRouter = router({
     ),
 
   cordon: platformAdminProcedure
-    .input(MiniId.extend({ reason: z.string().max(500).optional() }))
+    .input(MiniId.extend({ reason: text(1, 500).optional() }))
     .mutation(async ({ ctx, input }) =>
       summary(await cordonMini(commandCtx(ctx), input.miniId, input.reason)),
     ),
