@@ -102,8 +102,9 @@ export class ChatEngine {
     const all = this.#history.get(sessionKey) ?? [];
     const messages = all.slice(-limit);
     const active = [...this.#runs.values()].filter((r) => r.sessionKey === sessionKey).map((r) => r.runId);
+    // The key comes back as it was asked for; sessionInfo names it canonically (as the real gateway does).
     return {
-      sessionKey,
+      sessionKey: sessionKeyIn,
       sessionId: sessionKey,
       messages,
       pendingInputs: [],

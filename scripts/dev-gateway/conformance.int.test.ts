@@ -362,7 +362,7 @@ for (const kind of kinds) {
         'chat.history',
         { sessionKey: 'main' },
       );
-      assert.equal(history.sessionKey, 'agent:main:main');
+      assert.equal(history.sessionKey, 'main');
       assert.ok(history.messages.some((m) => m.role === 'user' && m.content === 'first message'));
       assert.deepEqual(await request(ws, 'sessions.messages.subscribe', { key: 'main' }), {
         subscribed: true,
