@@ -45,9 +45,16 @@ for (const driver of testDrivers()) {
       );
       const demo = runTs('scripts/client-demo.ts', [base], { DEMO_TIMEOUT_MS: '90000' });
       const code = await demo.exited;
-      assert.equal(code, 0, `client demo failed:\n${demo.output()}\n--- server ---\n${server.output().slice(-3000)}`);
+      assert.equal(
+        code,
+        0,
+        `client demo failed:\n${demo.output()}\n--- server ---\n${server.output().slice(-3000)}`,
+      );
       assert.match(demo.output(), /signed up .* \(platform admin\)/);
-      assert.match(demo.output(), /claw demo-claw is active on dev-mini\.local:\d+ \(https:\/\/claw-[0-9a-f-]+\.claws\.localhost\)/);
+      assert.match(
+        demo.output(),
+        /claw demo-claw is active on dev-mini\.local:\d+ \(https:\/\/claw-[0-9a-f-]+\.claws\.localhost\)/,
+      );
 
       // Graceful shutdown: SIGTERM ends the server (and its dev Mini) cleanly.
       await server.kill('SIGTERM');

@@ -21,7 +21,15 @@ const runtime = await createRuntime(cfg);
 setRuntime(runtime);
 
 const server = http.createServer();
-const app = next({ dev: !cfg.production, hostname: cfg.HOST, port: cfg.PORT, httpServer: server });
+// Dev uses webpack: with Turbopack (16.4.6) this custom server's pages hit "HMR hash mismatch" on
+// every connect and reloaded in a loop, which also cut the chat socket. Production builds are unaffected.
+const app = next({
+  dev: !cfg.production,
+  hostname: cfg.HOST,
+  port: cfg.PORT,
+  httpServer: server,
+  webpack: true,
+});
 await app.prepare();
 const handle = app.getRequestHandler();
 const proxy = createClawsUpgradeHandler(runtime);

@@ -18,7 +18,10 @@ export interface CommandContext {
   correlationId?: string;
 }
 
-export const ClawName = text(1, 60).refine((n) => /[\p{L}\p{N}]/u.test(n), 'must contain a letter or a digit');
+export const ClawName = text(1, 60).refine(
+  (n) => /[\p{L}\p{N}]/u.test(n),
+  'must contain a letter or a digit',
+);
 
 export const RequestClawInput = z.object({
   orgId: z.uuid(),

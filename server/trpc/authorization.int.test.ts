@@ -50,33 +50,91 @@ for (const driver of testDrivers()) {
     const caller = (who: Who) => callerFor(rt, who === 'anonymous' ? null : users[who]);
     /** A claw to act on, created fresh by the owner so one row's delete does not affect another. */
     const freshClaw = async () => {
-      const org = await database.db.selectFrom('organizations').select('id').where('slug', '=', orgSlug).executeTakeFirstOrThrow();
+      const org = await database.db
+        .selectFrom('organizations')
+        .select('id')
+        .where('slug', '=', orgSlug)
+        .executeTakeFirstOrThrow();
       const ctx = { store: rt.store, secrets: rt.secrets, actor: `user:${users.owner.id}` as const };
       return (await requestClaw(ctx, { orgId: org.id, name: `c ${Math.random()}` })).slug;
     };
 
-    const orgRead = { anonymous: 'UNAUTHORIZED', outsider: 'NOT_FOUND', member: 'OK', admin: 'OK', owner: 'OK', platformAdmin: 'NOT_FOUND' };
+    const orgRead = {
+      anonymous: 'UNAUTHORIZED',
+      outsider: 'NOT_FOUND',
+      member: 'OK',
+      admin: 'OK',
+      owner: 'OK',
+      platformAdmin: 'NOT_FOUND',
+    };
     const orgAdmin = { ...orgRead, member: 'FORBIDDEN' };
-    const anyUser = { anonymous: 'UNAUTHORIZED', outsider: 'OK', member: 'OK', admin: 'OK', owner: 'OK', platformAdmin: 'OK' };
-    const fleetAdmin = { anonymous: 'UNAUTHORIZED', outsider: 'FORBIDDEN', member: 'FORBIDDEN', admin: 'FORBIDDEN', owner: 'FORBIDDEN', platformAdmin: 'OK' };
+    const anyUser = {
+      anonymous: 'UNAUTHORIZED',
+      outsider: 'OK',
+      member: 'OK',
+      admin: 'OK',
+      owner: 'OK',
+      platformAdmin: 'OK',
+    };
+    const fleetAdmin = {
+      anonymous: 'UNAUTHORIZED',
+      outsider: 'FORBIDDEN',
+      member: 'FORBIDDEN',
+      admin: 'FORBIDDEN',
+      owner: 'FORBIDDEN',
+      platformAdmin: 'OK',
+    };
 
     const matrix: [string, Record<Who, string>, (who: Who) => Promise<unknown>][] = [
       ['auth.me', { ...anyUser, anonymous: 'OK' }, async (w) => (await caller(w)).auth.me()],
-      ['orgs.create', anyUser, async (w) => (await caller(w)).orgs.create({ name: `Org of ${w} ${Math.random()}` })],
+      [
+        'orgs.create',
+        anyUser,
+        async (w) => (await caller(w)).orgs.create({ name: `Org of ${w} ${Math.random()}` }),
+      ],
       ['orgs.list', anyUser, async (w) => (await caller(w)).orgs.list()],
       ['orgs.members', orgRead, async (w) => (await caller(w)).orgs.members({ orgSlug })],
       [
         'orgs.addMember',
         orgAdmin,
-        async (w) => (await caller(w)).orgs.addMember({ orgSlug, email: (await newUser(rt, 'extra')).email, role: 'member' }),
+        async (w) =>
+          (await caller(w)).orgs.addMember({
+            orgSlug,
+            email: (await newUser(rt, 'extra')).email,
+            role: 'member',
+          }),
       ],
-      ['claws.create', orgRead, async (w) => (await caller(w)).claws.create({ orgSlug, name: `claw ${Math.random()}` })],
-      ['claws.slugPreview', anyUser, async (w) => (await caller(w)).claws.slugPreview({ name: 'Hello World' })],
+      [
+        'claws.create',
+        orgRead,
+        async (w) => (await caller(w)).claws.create({ orgSlug, name: `claw ${Math.random()}` }),
+      ],
+      [
+        'claws.slugPreview',
+        anyUser,
+        async (w) => (await caller(w)).claws.slugPreview({ name: 'Hello World' }),
+      ],
       ['claws.list', orgRead, async (w) => (await caller(w)).claws.list({ orgSlug })],
-      ['claws.get', orgRead, async (w) => (await caller(w)).claws.get({ orgSlug, clawSlug: await freshClaw() })],
-      ['claws.timeline', orgRead, async (w) => (await caller(w)).claws.timeline({ orgSlug, clawSlug: await freshClaw() })],
-      ['claws.stateAt', orgRead, async (w) => (await caller(w)).claws.stateAt({ orgSlug, clawSlug: await freshClaw(), version: 1 })],
-      ['claws.delete', orgAdmin, async (w) => (await caller(w)).claws.delete({ orgSlug, clawSlug: await freshClaw() })],
+      [
+        'claws.get',
+        orgRead,
+        async (w) => (await caller(w)).claws.get({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.timeline',
+        orgRead,
+        async (w) => (await caller(w)).claws.timeline({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.stateAt',
+        orgRead,
+        async (w) => (await caller(w)).claws.stateAt({ orgSlug, clawSlug: await freshClaw(), version: 1 }),
+      ],
+      [
+        'claws.delete',
+        orgAdmin,
+        async (w) => (await caller(w)).claws.delete({ orgSlug, clawSlug: await freshClaw() }),
+      ],
       [
         'claws.retry',
         { ...orgAdmin, admin: 'PRECONDITION_FAILED', owner: 'PRECONDITION_FAILED' },
@@ -87,7 +145,9 @@ for (const driver of testDrivers()) {
         orgRead,
         async (w) => {
           const ac = new AbortController();
-          const it = await (await callerFor(rt, w === 'anonymous' ? null : users[w], { signal: ac.signal })).claws.onChange({ orgSlug });
+          const it = await (
+            await callerFor(rt, w === 'anonymous' ? null : users[w], { signal: ac.signal })
+          ).claws.onChange({ orgSlug });
           ac.abort();
           return it;
         },
@@ -98,7 +158,9 @@ for (const driver of testDrivers()) {
         async (w) => {
           const clawSlug = await freshClaw();
           const ac = new AbortController();
-          const it = await (await callerFor(rt, w === 'anonymous' ? null : users[w], { signal: ac.signal })).claws.onTimeline({ orgSlug, clawSlug });
+          const it = await (
+            await callerFor(rt, w === 'anonymous' ? null : users[w], { signal: ac.signal })
+          ).claws.onTimeline({ orgSlug, clawSlug });
           ac.abort();
           return it;
         },
@@ -118,7 +180,11 @@ for (const driver of testDrivers()) {
             capacity: 2,
           }),
       ],
-      ['fleet.update', fleetAdmin, async (w) => (await caller(w)).fleet.update({ miniId, changes: { capacity: 6 } })],
+      [
+        'fleet.update',
+        fleetAdmin,
+        async (w) => (await caller(w)).fleet.update({ miniId, changes: { capacity: 6 } }),
+      ],
       ['fleet.cordon', fleetAdmin, async (w) => (await caller(w)).fleet.cordon({ miniId })],
       ['fleet.uncordon', fleetAdmin, async (w) => (await caller(w)).fleet.uncordon({ miniId })],
       [
@@ -143,7 +209,9 @@ for (const driver of testDrivers()) {
         fleetAdmin,
         async (w) => {
           const ac = new AbortController();
-          const it = await (await callerFor(rt, w === 'anonymous' ? null : users[w], { signal: ac.signal })).fleet.onChange();
+          const it = await (
+            await callerFor(rt, w === 'anonymous' ? null : users[w], { signal: ac.signal })
+          ).fleet.onChange();
           ac.abort();
           return it;
         },
@@ -174,7 +242,8 @@ for (const driver of testDrivers()) {
       const owner = await caller('owner');
       const org = (await owner.orgs.create({ name: 'Busy' })).slug;
       const results = [];
-      for (let i = 0; i < 12; i++) results.push(await outcome(owner.claws.create({ orgSlug: org, name: `burst ${i}` })));
+      for (let i = 0; i < 12; i++)
+        results.push(await outcome(owner.claws.create({ orgSlug: org, name: `burst ${i}` })));
       assert.deepEqual(results.slice(0, 10), Array(10).fill('OK'));
       assert.equal(results.at(-1), 'TOO_MANY_REQUESTS');
     });
@@ -191,7 +260,10 @@ for (const driver of testDrivers()) {
         await owner.claws.timeline({ orgSlug, clawSlug: slug }),
         await pa.fleet.list(),
       ]);
-      assert.doesNotMatch(outputs, /scrypt\$|password|token_hash|fp_[0-9a-f]{16}|agent-token-0123456789|ciphertext/i);
+      assert.doesNotMatch(
+        outputs,
+        /scrypt\$|password|token_hash|fp_[0-9a-f]{16}|agent-token-0123456789|ciphertext/i,
+      );
       const secrets = await database.db.selectFrom('secrets').select('name').execute();
       for (const s of secrets) {
         const plaintext = await rt.secrets.get(s.name);

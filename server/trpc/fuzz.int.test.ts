@@ -37,7 +37,27 @@ function nastyValues(rnd: ReturnType<typeof prng>): unknown[] {
   ];
 }
 
-const FIELDS = ['orgSlug', 'clawSlug', 'name', 'email', 'password', 'slug', 'role', 'version', 'miniId', 'hostname', 'agentUrl', 'agentToken', 'tunnelSuffix', 'portRangeStart', 'portRangeEnd', 'capacity', 'changes', 'reason', 'lastEventId'];
+const FIELDS = [
+  'orgSlug',
+  'clawSlug',
+  'name',
+  'email',
+  'password',
+  'slug',
+  'role',
+  'version',
+  'miniId',
+  'hostname',
+  'agentUrl',
+  'agentToken',
+  'tunnelSuffix',
+  'portRangeStart',
+  'portRangeEnd',
+  'capacity',
+  'changes',
+  'reason',
+  'lastEventId',
+];
 
 for (const driver of testDrivers()) {
   describe(`input fuzzing on ${driver}`, () => {
@@ -67,13 +87,20 @@ for (const driver of testDrivers()) {
       it(`${path}: no INTERNAL_SERVER_ERROR for hostile input`, async () => {
         const rnd = prng(path.length * 7919);
         const inputs: unknown[] = [...nastyValues(rnd)];
-        for (const field of FIELDS) for (const v of nastyValues(rnd).slice(0, 14)) inputs.push({ orgSlug: 'fuzz', [field]: v });
-        inputs.push({ orgSlug: 'fuzz', clawSlug: 'nope', version: '3' }, { orgSlug: 'fuzz', name: 12 }, { miniId: 'not-a-uuid' });
+        for (const field of FIELDS)
+          for (const v of nastyValues(rnd).slice(0, 14)) inputs.push({ orgSlug: 'fuzz', [field]: v });
+        inputs.push(
+          { orgSlug: 'fuzz', clawSlug: 'nope', version: '3' },
+          { orgSlug: 'fuzz', name: 12 },
+          { miniId: 'not-a-uuid' },
+        );
         const failures: string[] = [];
         for (const input of inputs) {
           const ac = new AbortController();
           const caller = await callerFor(rt, admin, { signal: ac.signal });
-          const fn = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (i: unknown) => Promise<unknown>;
+          const fn = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], caller) as (
+            i: unknown,
+          ) => Promise<unknown>;
           try {
             const r = await fn(input);
             ac.abort();

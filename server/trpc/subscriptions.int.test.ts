@@ -63,7 +63,10 @@ for (const driver of testDrivers()) {
       const api = await callerFor(rt, owner);
       const seen: { id: string; data: { slug: string; status: string } }[] = [];
       const ac1 = new AbortController();
-      const first = collect(await (await callerFor(rt, owner, { signal: ac1.signal })).claws.onChange({ orgSlug: 'live' }), seen);
+      const first = collect(
+        await (await callerFor(rt, owner, { signal: ac1.signal })).claws.onChange({ orgSlug: 'live' }),
+        seen,
+      );
       await new Promise((r) => setTimeout(r, 100));
       for (let i = 0; i < 3; i++) await api.claws.create({ orgSlug: 'live', name: `before ${i}` });
       await waitFor('three', async () => seen.length >= 3);
@@ -76,7 +79,12 @@ for (const driver of testDrivers()) {
 
       const resumed: typeof seen = [];
       const ac2 = new AbortController();
-      const second = collect(await (await callerFor(rt, owner, { signal: ac2.signal })).claws.onChange({ orgSlug: 'live', lastEventId }), resumed);
+      const second = collect(
+        await (
+          await callerFor(rt, owner, { signal: ac2.signal })
+        ).claws.onChange({ orgSlug: 'live', lastEventId }),
+        resumed,
+      );
       await waitFor('the four missed', async () => resumed.length >= 4);
       await api.claws.create({ orgSlug: 'live', name: 'after' });
       await waitFor('and the next', async () => resumed.length >= 5);
@@ -96,7 +104,9 @@ for (const driver of testDrivers()) {
       const got: { id: string; data: { type: string; version: number } }[] = [];
       const ac = new AbortController();
       const done = collect(
-        await (await callerFor(rt, owner, { signal: ac.signal })).claws.onTimeline({ orgSlug: 'live', clawSlug: claw.slug, lastEventId: '0' }),
+        await (
+          await callerFor(rt, owner, { signal: ac.signal })
+        ).claws.onTimeline({ orgSlug: 'live', clawSlug: claw.slug, lastEventId: '0' }),
         got,
       );
       await waitFor('the request', async () => got.length >= 1);
@@ -130,7 +140,9 @@ for (const driver of testDrivers()) {
         capacity: 2,
       });
       await api.fleet.cordon({ miniId: m.id });
-      await waitFor('cordoned in the stream', async () => got.some((g) => g.data.some((x) => x.hostname === 'live-mini.test' && x.cordoned)));
+      await waitFor('cordoned in the stream', async () =>
+        got.some((g) => g.data.some((x) => x.hostname === 'live-mini.test' && x.cordoned)),
+      );
       ac.abort();
       await done;
     });

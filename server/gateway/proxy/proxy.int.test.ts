@@ -28,16 +28,41 @@ interface Gateway {
 async function startGateway(kind: 'dev' | 'real', env: Record<string, string> = {}): Promise<Gateway> {
   const port = await freePort();
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-proxy-gw-'));
-  const args = ['gateway', 'run', '--port', String(port), '--bind', 'loopback', '--auth', 'token', '--allow-unconfigured'];
-  const fullEnv = { ...process.env, OPENCLAW_GATEWAY_TOKEN: TOKEN, HOME: home, OPENCLAW_STATE_DIR: path.join(home, 'state'), OPENCLAW_DISABLE_BONJOUR: '1', ...env };
+  const args = [
+    'gateway',
+    'run',
+    '--port',
+    String(port),
+    '--bind',
+    'loopback',
+    '--auth',
+    'token',
+    '--allow-unconfigured',
+  ];
+  const fullEnv = {
+    ...process.env,
+    OPENCLAW_GATEWAY_TOKEN: TOKEN,
+    HOME: home,
+    OPENCLAW_STATE_DIR: path.join(home, 'state'),
+    OPENCLAW_DISABLE_BONJOUR: '1',
+    ...env,
+  };
   const child =
     kind === 'dev'
-      ? spawn(process.execPath, ['--import', 'tsx', 'scripts/dev-gateway.ts', ...args], { cwd: repoRoot, env: fullEnv, stdio: 'ignore' })
-      : spawn(path.join(process.env.OPENCLAW_BIN_DIR!, 'node'), [path.join(process.env.OPENCLAW_PKG_DIR!, 'node_modules/openclaw/openclaw.mjs'), ...args], {
-          cwd: home,
-          env: { ...fullEnv, PATH: `${process.env.OPENCLAW_BIN_DIR}:${process.env.PATH}` },
+      ? spawn(process.execPath, ['--import', 'tsx', 'scripts/dev-gateway.ts', ...args], {
+          cwd: repoRoot,
+          env: fullEnv,
           stdio: 'ignore',
-        });
+        })
+      : spawn(
+          path.join(process.env.OPENCLAW_BIN_DIR!, 'node'),
+          [path.join(process.env.OPENCLAW_PKG_DIR!, 'node_modules/openclaw/openclaw.mjs'), ...args],
+          {
+            cwd: home,
+            env: { ...fullEnv, PATH: `${process.env.OPENCLAW_BIN_DIR}:${process.env.PATH}` },
+            stdio: 'ignore',
+          },
+        );
   const exited = new Promise((r) => child.once('exit', r));
   return {
     port,
@@ -60,7 +85,12 @@ const ready = (port: number) =>
   waitFor(
     `gateway on ${port}`,
     async () => {
-      const { ws } = await openclawConnect({ url: `ws://127.0.0.1:${port}`, token: TOKEN, scopes: ['operator.read'], timeoutMs: 3000 });
+      const { ws } = await openclawConnect({
+        url: `ws://127.0.0.1:${port}`,
+        token: TOKEN,
+        scopes: ['operator.read'],
+        timeoutMs: 3000,
+      });
       ws.close();
       return true;
     },
@@ -74,10 +104,17 @@ async function startProxy(claws: Record<string, { claw: ClawState; token: string
   const deps: ProxyDeps = {
     allowedOrigins: [ORIGIN],
     authenticate: async (cookie) => (cookie?.includes('claws_session=alice') ? { userId: 'alice' } : null),
-    resolveClaw: async (userId, orgSlug, clawSlug) => (userId === 'alice' && orgSlug === 'acme' ? (claws[clawSlug]?.claw ?? null) : null),
+    resolveClaw: async (userId, orgSlug, clawSlug) =>
+      userId === 'alice' && orgSlug === 'acme' ? (claws[clawSlug]?.claw ?? null) : null,
     connectUpstream: async (c) => {
       const token = Object.values(claws).find((x) => x.claw.id === c.id)!.token;
-      const connection = openclawConnect({ url: `ws://127.0.0.1:${c.miniPort}`, token, identity, scopes: PROXY_SCOPES, timeoutMs: 20_000 });
+      const connection = openclawConnect({
+        url: `ws://127.0.0.1:${c.miniPort}`,
+        token,
+        identity,
+        scopes: PROXY_SCOPES,
+        timeoutMs: 20_000,
+      });
       return { token, connection };
     },
     log: createLogger('debug', {}, (line) => logs.push(line)),
@@ -107,9 +144,18 @@ interface Browser {
   request(method: string, params: unknown): Promise<Record<string, unknown>>;
 }
 
-function browser(port: number, clawSlug: string, opts: { cookie?: string; origin?: string; org?: string } = {}): Browser {
+function browser(
+  port: number,
+  clawSlug: string,
+  opts: { cookie?: string; origin?: string; org?: string } = {},
+): Browser {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/api/ws/claws/${opts.org ?? 'acme'}/${clawSlug}`, {
-    headers: opts.cookie === undefined ? { cookie: 'claws_session=alice' } : opts.cookie ? { cookie: opts.cookie } : {},
+    headers:
+      opts.cookie === undefined
+        ? { cookie: 'claws_session=alice' }
+        : opts.cookie
+          ? { cookie: opts.cookie }
+          : {},
     origin: opts.origin ?? ORIGIN,
     perMessageDeflate: false,
   });
@@ -120,7 +166,9 @@ function browser(port: number, clawSlug: string, opts: { cookie?: string; origin
     frames.push(JSON.parse(d.toString()));
   });
   ws.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+  );
   let n = 0;
   return {
     ws,
@@ -138,7 +186,13 @@ function browser(port: number, clawSlug: string, opts: { cookie?: string; origin
 
 async function handshake(b: Browser) {
   await b.next((f) => f.event === 'connect.challenge');
-  return b.request('connect', { minProtocol: 4, maxProtocol: 4, client: { id: 'webchat-ui', version: 't', platform: 'web', mode: 'webchat' }, role: 'operator', scopes: PROXY_SCOPES });
+  return b.request('connect', {
+    minProtocol: 4,
+    maxProtocol: 4,
+    client: { id: 'webchat-ui', version: 't', platform: 'web', mode: 'webchat' },
+    role: 'operator',
+    scopes: PROXY_SCOPES,
+  });
 }
 
 describe('chat proxy against the dev gateway', () => {
@@ -174,14 +228,20 @@ describe('chat proxy against the dev gateway', () => {
 
   it('handshakes for the browser and relays chat.history, with hello-ok stripped of secrets', async () => {
     const b = browser(proxy.port, 'c1');
-    const hello = (await handshake(b)) as { ok: boolean; payload: { type: string; protocol: number; auth: Record<string, unknown> } };
+    const hello = (await handshake(b)) as {
+      ok: boolean;
+      payload: { type: string; protocol: number; auth: Record<string, unknown> };
+    };
     assert.equal(hello.ok, true);
     assert.equal(hello.payload.type, 'hello-ok');
     assert.equal(hello.payload.protocol, 4);
     assert.deepEqual(hello.payload.auth.scopes, PROXY_SCOPES);
     assert.equal(hello.payload.auth.deviceToken, undefined);
     assert.equal(hello.payload.auth.recoveryScope, undefined);
-    const history = (await b.request('chat.history', { sessionKey: 'main' })) as { ok: boolean; payload: { sessionKey: string } };
+    const history = (await b.request('chat.history', { sessionKey: 'main' })) as {
+      ok: boolean;
+      payload: { sessionKey: string };
+    };
     assert.equal(history.ok, true);
     assert.equal(history.payload.sessionKey, 'main');
     b.ws.close(1000);
@@ -190,9 +250,15 @@ describe('chat proxy against the dev gateway', () => {
   it('streams a chat reply end to end (delta events, then final)', async () => {
     const b = browser(proxy.port, 'c1');
     await handshake(b);
-    const sent = (await b.request('chat.send', { sessionKey: 'main', message: 'through the proxy', idempotencyKey: 'proxy-run-1' })) as { ok: boolean };
+    const sent = (await b.request('chat.send', {
+      sessionKey: 'main',
+      message: 'through the proxy',
+      idempotencyKey: 'proxy-run-1',
+    })) as { ok: boolean };
     assert.equal(sent.ok, true);
-    const final = (await b.next((f) => (f.payload as { state?: string })?.state === 'final')) as { payload: { message: { content: { text: string }[] } } };
+    const final = (await b.next((f) => (f.payload as { state?: string })?.state === 'final')) as {
+      payload: { message: { content: { text: string }[] } };
+    };
     assert.match(final.payload.message.content[0]!.text, /through the proxy/);
     const deltas = b.frames.filter((f) => (f.payload as { state?: string })?.state === 'delta');
     assert.ok(deltas.length >= 5, `streamed ${deltas.length} deltas`);
@@ -202,7 +268,10 @@ describe('chat proxy against the dev gateway', () => {
   it('answers a method outside the allowlist locally with FORBIDDEN, and keeps the socket', async () => {
     const b = browser(proxy.port, 'c1');
     await handshake(b);
-    const r = (await b.request('device.pair.approve', { requestId: 'x' })) as { ok: boolean; error: { code: string } };
+    const r = (await b.request('device.pair.approve', { requestId: 'x' })) as {
+      ok: boolean;
+      error: { code: string };
+    };
     assert.equal(r.ok, false);
     assert.equal(r.error.code, 'FORBIDDEN');
     assert.equal(((await b.request('chat.history', { sessionKey: 'main' })) as { ok: boolean }).ok, true);
@@ -211,7 +280,12 @@ describe('chat proxy against the dev gateway', () => {
 
   const refusals: [string, () => Browser, number, RegExp][] = [
     ['no session', () => browser(proxy.port, 'c1', { cookie: '' }), CLOSE.UNAUTHENTICATED, /sign in/],
-    ["another org's claw", () => browser(proxy.port, 'c1', { org: 'other-org' }), CLOSE.NOT_FOUND, /not found/],
+    [
+      "another org's claw",
+      () => browser(proxy.port, 'c1', { org: 'other-org' }),
+      CLOSE.NOT_FOUND,
+      /not found/,
+    ],
     ['a claw that is not active', () => browser(proxy.port, 'inactive'), CLOSE.NOT_ACTIVE, /provisioning/],
   ];
   for (const [what, open, code, reason] of refusals) {
@@ -225,7 +299,9 @@ describe('chat proxy against the dev gateway', () => {
 
   it('refuses a foreign Origin before upgrading (HTTP 403)', async () => {
     const b = browser(proxy.port, 'c1', { origin: 'https://evil.example' });
-    const status = await new Promise<number>((r) => b.ws.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)));
+    const status = await new Promise<number>((r) =>
+      b.ws.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)),
+    );
     assert.equal(status, 403);
   });
 
@@ -263,7 +339,10 @@ describe('chat proxy against the dev gateway', () => {
       g.child.kill('SIGTERM');
       const closed = await b.closed;
       assert.equal(closed.code, CLOSE.UPSTREAM_UNAVAILABLE);
-      assert.ok(b.frames.some((f) => f.event === 'shutdown'), 'the shutdown event was relayed first');
+      assert.ok(
+        b.frames.some((f) => f.event === 'shutdown'),
+        'the shutdown event was relayed first',
+      );
     } finally {
       p.server.close();
       await g.stop();
@@ -280,7 +359,11 @@ describe('chat proxy against the dev gateway', () => {
   it('a full session carries no token in any frame', async () => {
     const b = browser(proxy.port, 'c1');
     await handshake(b);
-    await b.request('chat.send', { sessionKey: 'main', message: `say ${TOKEN.slice(0, 4)}`, idempotencyKey: 'leak-check' });
+    await b.request('chat.send', {
+      sessionKey: 'main',
+      message: `say ${TOKEN.slice(0, 4)}`,
+      idempotencyKey: 'leak-check',
+    });
     await b.next((f) => (f.payload as { state?: string })?.state === 'final');
     await b.request('chat.history', { sessionKey: 'main' });
     assert.ok(!b.raw.join('\n').includes(TOKEN));
@@ -289,35 +372,49 @@ describe('chat proxy against the dev gateway', () => {
 });
 
 const real = !!(process.env.OPENCLAW_BIN_DIR && process.env.OPENCLAW_PKG_DIR);
-describe('chat proxy against the real OpenClaw gateway', { skip: !real && 'needs OPENCLAW_BIN_DIR and OPENCLAW_PKG_DIR (.ci/install-openclaw.sh installs them; CI sets them)' }, () => {
-  let gateway: Gateway;
-  let proxy: Awaited<ReturnType<typeof startProxy>>;
-  const logs: string[] = [];
-  before(async () => {
-    gateway = await startGateway('real');
-    await ready(gateway.port);
-    proxy = await startProxy({ real: { claw: claw('real', gateway.port), token: TOKEN } }, logs);
-  });
-  after(async () => {
-    await proxy?.handler.closeAll();
-    proxy?.server.close();
-    await gateway?.stop();
-  });
+describe(
+  'chat proxy against the real OpenClaw gateway',
+  {
+    skip:
+      !real &&
+      'needs OPENCLAW_BIN_DIR and OPENCLAW_PKG_DIR (.ci/install-openclaw.sh installs them; CI sets them)',
+  },
+  () => {
+    let gateway: Gateway;
+    let proxy: Awaited<ReturnType<typeof startProxy>>;
+    const logs: string[] = [];
+    before(async () => {
+      gateway = await startGateway('real');
+      await ready(gateway.port);
+      proxy = await startProxy({ real: { claw: claw('real', gateway.port), token: TOKEN } }, logs);
+    });
+    after(async () => {
+      await proxy?.handler.closeAll();
+      proxy?.server.close();
+      await gateway?.stop();
+    });
 
-  it('gets hello-ok with operator.read/operator.write through the proxy, and a working chat.history', async () => {
-    const b = browser(proxy.port, 'real');
-    const hello = (await handshake(b)) as { ok: boolean; payload: { protocol: number; server: { version: string }; auth: Record<string, unknown> } };
-    assert.equal(hello.ok, true, JSON.stringify(hello).slice(0, 500));
-    assert.equal(hello.payload.protocol, 4);
-    assert.match(hello.payload.server.version, /^2026\.9\.6/);
-    assert.deepEqual(hello.payload.auth.scopes, ['operator.read', 'operator.write']);
-    assert.equal(hello.payload.auth.recoveryScope, undefined, 'recovery scope stripped');
-    const history = (await b.request('chat.history', { sessionKey: 'main' })) as { ok: boolean; payload: { sessionKey: string; messages: unknown[] } };
-    assert.equal(history.ok, true, JSON.stringify(history).slice(0, 500));
-    assert.equal(history.payload.sessionKey, 'main');
-    assert.ok(Array.isArray(history.payload.messages));
-    assert.ok(!b.raw.join('\n').includes(TOKEN), 'no token in any frame');
-    assert.ok(!logs.join('\n').includes(TOKEN), 'no token in any log line');
-    b.ws.close(1000);
-  });
-});
+    it('gets hello-ok with operator.read/operator.write through the proxy, and a working chat.history', async () => {
+      const b = browser(proxy.port, 'real');
+      const hello = (await handshake(b)) as {
+        ok: boolean;
+        payload: { protocol: number; server: { version: string }; auth: Record<string, unknown> };
+      };
+      assert.equal(hello.ok, true, JSON.stringify(hello).slice(0, 500));
+      assert.equal(hello.payload.protocol, 4);
+      assert.match(hello.payload.server.version, /^2026\.9\.6/);
+      assert.deepEqual(hello.payload.auth.scopes, ['operator.read', 'operator.write']);
+      assert.equal(hello.payload.auth.recoveryScope, undefined, 'recovery scope stripped');
+      const history = (await b.request('chat.history', { sessionKey: 'main' })) as {
+        ok: boolean;
+        payload: { sessionKey: string; messages: unknown[] };
+      };
+      assert.equal(history.ok, true, JSON.stringify(history).slice(0, 500));
+      assert.equal(history.payload.sessionKey, 'main');
+      assert.ok(Array.isArray(history.payload.messages));
+      assert.ok(!b.raw.join('\n').includes(TOKEN), 'no token in any frame');
+      assert.ok(!logs.join('\n').includes(TOKEN), 'no token in any log line');
+      b.ws.close(1000);
+    });
+  },
+);

@@ -1,0 +1,126 @@
+import { expect, test, type Page } from '@playwright/test';
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
+const unique = () => Math.random().toString(36).slice(2, 8);
+
+async function signUp(page: Page, name: string) {
+  const email = `${name.toLowerCase()}-${unique()}@example.com`;
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct-horse-battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/orgs\/new$/);
+  return email;
+}
+
+async function createOrg(page: Page, name: string) {
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page).toHaveURL(/\/orgs\/(?!new$)[a-z0-9-]+$/);
+  return new URL(page.url()).pathname.split('/')[2]!;
+}
+
+test.describe.configure({ mode: 'serial' });
+
+let orgSlug = '';
+let clawPath = '';
+let adaSession: Awaited<ReturnType<import('@playwright/test').BrowserContext['storageState']>>;
+
+test('sign up, create an org, + New Claw, watch it become active, chat, audit, delete', async ({ page }) => {
+  await signUp(page, 'Ada');
+  await shot(page, '01-signed-up');
+  orgSlug = await createOrg(page, `Ada Labs ${unique()}`);
+  await expect(page.getByText('No claws yet')).toBeVisible();
+  await shot(page, '02-org-empty');
+
+  await page.getByRole('button', { name: '+ New Claw' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'New Claw' });
+  await dialog.getByLabel('Name').fill('My First Claw');
+  await expect(dialog.getByText('/claws/my-first-claw')).toBeVisible();
+  await shot(page, '03-new-claw-dialog');
+  await dialog.getByRole('button', { name: 'Create claw' }).click();
+
+  await expect(page).toHaveURL(new RegExp(`/orgs/${orgSlug}/claws/my-first-claw$`));
+  clawPath = new URL(page.url()).pathname;
+  await shot(page, '04-claw-provisioning');
+  await expect(page.getByTestId('claw-status').first()).toHaveText('active', { timeout: 60_000 });
+  for (const step of ['requested', 'miniAllocated', 'agentStarted', 'bucketCreated', 'active'])
+    await expect(page.locator(`[data-step="${step}"]`)).toHaveAttribute('data-done', 'true');
+  await expect(page.getByText('dev-mini.local')).toBeVisible();
+  await expect(page.getByRole('link', { name: /OpenClaw Gateway/ })).toHaveAttribute(
+    'href',
+    /^https:\/\/claw-[0-9a-f-]+\.claws\.localhost$/,
+  );
+  await shot(page, '05-claw-active');
+
+  // Chat through the WebSocket proxy: a streamed reply.
+  await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
+  await page.getByLabel('Message').fill('hello from the browser');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const reply = page.locator('[data-role="assistant"]').last();
+  await expect(reply).toContainText('hello from the browser');
+  await expect(reply).toHaveAttribute('data-streaming', 'false');
+  await shot(page, '06-chat-reply');
+
+  // The audit timeline, newest last.
+  const types = await page
+    .locator('[data-testid="timeline"] > li')
+    .evaluateAll((lis) => lis.map((li) => li.getAttribute('data-type')));
+  const lifecycle = types.filter((t) =>
+    ['ClawRequested', 'MiniAllocated', 'AgentStarted', 'BucketCreated', 'ClawActive'].includes(t ?? ''),
+  );
+  expect(lifecycle).toEqual([
+    'ClawRequested',
+    'MiniAllocated',
+    'AgentStarted',
+    'BucketCreated',
+    'ClawActive',
+  ]);
+  await shot(page, '07-timeline');
+
+  // The fleet page shows the allocation (the first user is the platform admin).
+  await page.goto('/fleet');
+  const mini = page.locator('[data-mini="dev-mini.local"]');
+  await expect(mini.getByTestId('allocation')).toContainText('1 of');
+  await expect(mini).toContainText('my-first-claw');
+  await shot(page, '08-fleet');
+  adaSession = await page.context().storageState();
+});
+
+test('another organization cannot open the claw page or its chat', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signUp(page, 'Eve');
+  await createOrg(page, `Eve Corp ${unique()}`);
+  await page.goto(clawPath);
+  await expect(page.getByRole('heading', { name: 'Claw not found' })).toBeVisible();
+  await shot(page, '09-other-org-refused');
+  const close = await page.evaluate(
+    (path) =>
+      new Promise<{ code: number; reason: string }>((resolve) => {
+        const ws = new WebSocket(`ws://${location.host}/api/ws/claws/${path}`);
+        ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+      }),
+    clawPath.replace(/^\/orgs\//, '').replace('/claws/', '/'),
+  );
+  expect(close.code).toBe(4404);
+  await context.close();
+});
+
+test('delete the claw: after confirmation it is gone', async ({ browser }) => {
+  const context = await browser.newContext({ storageState: adaSession });
+  const page = await context.newPage();
+  await page.goto(clawPath);
+  await expect(page.getByTestId('claw-status').first()).toHaveText('active');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('heading', { name: 'Claw not found' })).toBeVisible({ timeout: 60_000 });
+  await page.goto(`/orgs/${orgSlug}`);
+  await expect(page.getByText('No claws yet')).toBeVisible();
+  await shot(page, '10-deleted');
+  await page.goto('/fleet');
+  await expect(page.locator('[data-mini="dev-mini.local"]').getByTestId('allocation')).toContainText('0 of');
+  await context.close();
+});
