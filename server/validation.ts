@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 // PostgreSQL text cannot hold NUL, and no name needs control characters; refuse them up front.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A trimmed, single-line human text field between `min` and `max` characters. */
