@@ -15,6 +15,8 @@ import { createRuntime, setRuntime } from './runtime';
  */
 // The machine may be offline; Next would otherwise try to report telemetry.
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
+// Next would "repair" package-lock.json from the registry on start; the lockfile is ours to manage.
+process.env.NEXT_IGNORE_INCORRECT_LOCKFILE ??= '1';
 const cfg = loadConfig();
 const log = createLogger(cfg.LOG_LEVEL, { component: 'server' });
 const runtime = await createRuntime(cfg);

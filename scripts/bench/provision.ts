@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createDatabase } from '../../db/client';
+import { migrateToLatest } from '../../db/migrate';
+import { clawStream, type DomainEvent } from '../../events/catalog';
+import { EventStore } from '../../events/store';
+import type { ClawState } from '../../projections/claws';
+import { LocalBucketStore, bucketNameForClaw } from '../../server/buckets';
+import { requestClaw } from '../../server/claws/commands';
+import { createDeploymentServices } from '../../server/deployment';
+import { registerMini } from '../../server/fleet/commands';
+import { silentLogger } from '../../server/log';
+import { createOrganization } from '../../server/orgs/organizations';
+import { ProvisioningWorker } from '../../server/provisioning/worker';
+import { loadConfig } from '../../server/config';
+import { parseKeyRing } from '../../server/secrets/keyring';
+import { SecretStore } from '../../server/secrets/secret-store';
+import { benchPostgres } from './lib/postgres';
+import { printTable, summarize, writeResults } from './lib/report';
+
+/**
+ * `npm run bench:provision` (PostgreSQL): 500 claws over 10 Minis whose agent answers instantly (a
+ * stand-in for Minis this machine does not have), through the real worker; control-plane overhead
+ * per claw (request → active) and claws/s, next to the bare appends the lifecycle makes, same run.
+ */
+const CLAWS = Number(process.env.BENCH_CLAWS ?? 500);
+const MINIS = 10;
+
+function instantAgent() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'GET' && req.url?.endsWith('/status')) return res.end('{"status":"running","paired":true}');
+      if (req.url === '/health') return res.end('{"ok":true,"claws":0,"version":"bench"}');
+      res.end('{"ok":true}');
+    });
+  });
+  return new Promise<{ url: string; close(): void }>((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }),
+    ),
+  );
+}
+
+async function freshDb(adminUrl: string) {
+  const name = `claws_bench_${randomUUID().slice(0, 8)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database = await createDatabase({ url: url.toString(), poolSize: 20 });
+  await migrateToLatest(database.db);
+  return {
+    database,
+    async drop() {
+      await database.close();
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+const pgServer = benchPostgres();
+const agent = await instantAgent();
+try {
+  // 1. Through the worker.
+  const { database, drop } = await freshDb(pgServer.url);
+  const keyRing = parseKeyRing(`b1:${Buffer.alloc(32, 7).toString('base64')}`);
+  const store = new EventStore(database);
+  const secrets = new SecretStore(database.db, keyRing);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-bench-prov-'));
+  const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
+  const runtime = { config, database, store, secrets, keyRing, close: async () => {} };
+  const ctx = { store, secrets, actor: 'system:bench' as const };
+  for (let i = 0; i < MINIS; i++)
+    await registerMini(ctx, {
+      hostname: `bench-${i}.local`,
+      agentUrl: agent.url,
+      agentToken: 'bench-agent-token-0123456789',
+      tunnelSuffix: 'bench',
+      portRangeStart: 30000 + i * 100,
+      portRangeEnd: 30000 + i * 100 + 99,
+      capacity: Math.ceil(CLAWS / MINIS),
+    });
+  const org = await createOrganization(database.db, { name: 'Bench', slug: 'bench' });
+  const deployments = createDeploymentServices(runtime);
+  const worker = new ProvisioningWorker(
+    {
+      store,
+      secrets,
+      buckets: new LocalBucketStore(path.join(dataDir, 'buckets')),
+      deploymentFor: deployments.forTarget,
+      // The gateway handshake is on the Mini too; here it answers at once, like the agent.
+      verifyAccess: async () => ({ ok: true, deviceId: 'ab'.repeat(32) }),
+      log: silentLogger,
+    },
+    { pollMs: 200, maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 1000, readyTimeoutMs: 30_000, concurrency: 16 },
+  );
+  const started = performance.now();
+  worker.start();
+  await Promise.all(Array.from({ length: CLAWS }, (_, i) => requestClaw(ctx, { orgId: org.id, name: `bench ${i}` })));
+  for (;;) {
+    const { rows } = await database.pool!.query(`SELECT count(*)::int AS n FROM claws WHERE status = 'active'`);
+    if (rows[0].n === CLAWS) break;
+    const failed = await database.pool!.query(`SELECT count(*)::int AS n FROM claws WHERE status = 'failed'`);
+    if (failed.rows[0].n > 0) throw new Error(`${failed.rows[0].n} claws failed`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const totalMs = performance.now() - started;
+  await worker.stop();
+  const { rows: spans } = await database.pool!.query(`
+    SELECT extract(epoch FROM (max(created_at) - min(created_at))) * 1000 AS ms
+    FROM events WHERE stream_id LIKE 'claw-%' GROUP BY stream_id`);
+  const perClaw = summarize(spans.map((r) => Number(r.ms)));
+  await store.close();
+  await drop();
+
+  // 2. The same lifecycle events appended bare (no worker, no agent, no bucket), same concurrency.
+  const bare = await freshDb(pgServer.url);
+  const bareStore = new EventStore(bare.database);
+  const miniId = randomUUID();
+  await bareStore.append(`mini-${miniId}`, 0, [{ type: 'MiniRegistered', data: { miniId, hostname: 'bare.local', agentUrl: agent.url, tunnelSuffix: 'bench', portRangeStart: 40000, portRangeEnd: 40999, capacity: CLAWS, agentTokenFingerprint: 'fp_bench0001' } }], { actor: 'system:bench', correlationId: randomUUID() });
+  const bareStarted = performance.now();
+  let next = 0;
+  const bareTimes: number[] = [];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < CLAWS; i = next++) {
+        const t0 = performance.now();
+        const id = randomUUID();
+        const meta = { actor: 'system:bench' as const, correlationId: randomUUID() };
+        const steps: DomainEvent[][] = [
+          [{ type: 'ClawRequested', data: { clawId: id, orgId: id, slug: `b${i}`, name: 'b', target: 'mac-mini', requestedBy: 'bench', tokenFingerprint: 'fp_bench0001' } }],
+          [{ type: 'MiniAllocated', data: { miniId, port: 40000 + i, tunnelHostname: `claw-${id}.bench` } }],
+          [{ type: 'AgentStarted', data: { miniId, port: 40000 + i } }],
+          [{ type: 'BucketCreated', data: { bucket: bucketNameForClaw(id) } }],
+          [{ type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } }, { type: 'ClawActive', data: { warmupMs: 1 } }],
+        ];
+        let state: ClawState | null = null;
+        for (const events of steps) state = (await bareStore.append(clawStream(id), state?.version ?? 0, events, meta, state)).state as ClawState;
+        bareTimes.push(performance.now() - t0);
+      }
+    }),
+  );
+  const bareMs = performance.now() - bareStarted;
+  const bareSummary = summarize(bareTimes);
+  await bareStore.close();
+  await bare.drop();
+
+  const rows = [
+    { path: 'worker (request → active)', 'claws/s': Math.round((CLAWS / totalMs) * 1000), 'p50 ms': perClaw.p50, 'p99 ms': perClaw.p99 },
+    { path: 'bare appends of the same events', 'claws/s': Math.round((CLAWS / bareMs) * 1000), 'p50 ms': bareSummary.p50, 'p99 ms': bareSummary.p99 },
+  ];
+  printTable(`Provisioning ${CLAWS} claws over ${MINIS} Minis (agent answers instantly; PostgreSQL)`, rows);
+  console.log(`\nworker/bare-appends throughput ratio: ${(totalMs ? bareMs / totalMs : 0).toFixed(2)}`);
+  console.log(`results: ${writeResults('provision', { claws: CLAWS, minis: MINIS, rows })}`);
+} finally {
+  agent.close();
+  pgServer.stop();
+}
