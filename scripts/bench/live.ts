@@ -39,10 +39,24 @@ try {
   const keyRing = parseKeyRing(`b1:${Buffer.alloc(32, 9).toString('base64')}`);
   const store = new EventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
-  const runtime = { config: loadConfig({ NODE_ENV: 'test', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'claws-live-')) }), database, store, secrets, keyRing, close: async () => {} };
-  const user = await signup(database.db, { email: 'bench@example.com', password: 'password-123', name: 'Bench' });
+  const runtime = {
+    config: loadConfig({ NODE_ENV: 'test', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'claws-live-')) }),
+    database,
+    store,
+    secrets,
+    keyRing,
+    close: async () => {},
+  };
+  const user = await signup(database.db, {
+    email: 'bench@example.com',
+    password: 'password-123',
+    name: 'Bench',
+  });
   const caller = async (signal?: AbortSignal) =>
-    createCallerFactory(appRouter)(await createContextInner({ runtime, user, headers: new Headers({ 'x-claws-csrf': '1' }) }), { signal });
+    createCallerFactory(appRouter)(
+      await createContextInner({ runtime, user, headers: new Headers({ 'x-claws-csrf': '1' }) }),
+      { signal },
+    );
   const org = await (await caller()).orgs.create({ name: 'Live bench', slug: 'live-bench' });
   const ctx = { store, secrets, actor: `user:${user.id}` as const };
   const claw = (await requestClaw(ctx, { orgId: org.id, name: 'pinged' })) as ClawState;
@@ -53,7 +67,9 @@ try {
     const arrivals = new Map<number, number[]>();
     let state = claw;
     const loops = await Promise.all(
-      Array.from({ length: subscribers }, async () => (await caller(ac.signal)).claws.onChange({ orgSlug: org.slug })),
+      Array.from({ length: subscribers }, async () =>
+        (await caller(ac.signal)).claws.onChange({ orgSlug: org.slug }),
+      ),
     );
     const consumers = loops.map((it) =>
       (async () => {
@@ -71,7 +87,18 @@ try {
     const sentAt = new Map<number, number>();
     for (let i = 0; i < APPENDS; i++) {
       const t = performance.now();
-      const r = await store.append(clawStream(claw.id), state.version, [{ type: 'ProvisioningStepFailed', data: { step: 'start_agent', attempt: i + 1, error: 'bench', retryAt: new Date(0).toISOString() } }], { actor: 'system:bench', correlationId: randomUUID() }, state);
+      const r = await store.append(
+        clawStream(claw.id),
+        state.version,
+        [
+          {
+            type: 'ProvisioningStepFailed',
+            data: { step: 'start_agent', attempt: i + 1, error: 'bench', retryAt: new Date(0).toISOString() },
+          },
+        ],
+        { actor: 'system:bench', correlationId: randomUUID() },
+        state,
+      );
       state = r.state as ClawState;
       sentAt.set(state.version, t);
       await new Promise((r2) => setTimeout(r2, 20));
@@ -87,13 +114,21 @@ try {
       for (const a of got) latencies.push(a - t);
     }
     const s = summarize(latencies);
-    results.push({ case: `append → onChange, ${subscribers} subscribers`, n: s.n, 'p50 ms': s.p50, 'p95 ms': s.p95, missed: missing });
+    results.push({
+      case: `append → onChange, ${subscribers} subscribers`,
+      n: s.n,
+      'p50 ms': s.p50,
+      'p95 ms': s.p95,
+      missed: missing,
+    });
   }
 
   // claws.list for an org with 1,000 claws.
   const big = await (await caller()).orgs.create({ name: 'Thousand', slug: 'thousand' });
   for (let i = 0; i < 1000; i += 50)
-    await Promise.all(Array.from({ length: 50 }, (_, j) => requestClaw(ctx, { orgId: big.id, name: `claw ${i + j}` })));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) => requestClaw(ctx, { orgId: big.id, name: `claw ${i + j}` })),
+    );
   const c = await caller();
   for (let i = 0; i < 5; i++) await c.claws.list({ orgSlug: 'thousand' });
   const times: number[] = [];

@@ -36,14 +36,18 @@ function instantAgent() {
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      if (req.method === 'GET' && req.url?.endsWith('/status')) return res.end('{"status":"running","paired":true}');
+      if (req.method === 'GET' && req.url?.endsWith('/status'))
+        return res.end('{"status":"running","paired":true}');
       if (req.url === '/health') return res.end('{"ok":true,"claws":0,"version":"bench"}');
       res.end('{"ok":true}');
     });
   });
   return new Promise<{ url: string; close(): void }>((resolve) =>
     server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() }),
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => server.close(),
+      }),
     ),
   );
 }
@@ -104,13 +108,24 @@ try {
       verifyAccess: async () => ({ ok: true, deviceId: 'ab'.repeat(32) }),
       log: silentLogger,
     },
-    { pollMs: 200, maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 1000, readyTimeoutMs: 30_000, concurrency: 16 },
+    {
+      pollMs: 200,
+      maxAttempts: 3,
+      backoffBaseMs: 100,
+      backoffMaxMs: 1000,
+      readyTimeoutMs: 30_000,
+      concurrency: 16,
+    },
   );
   const started = performance.now();
   worker.start();
-  await Promise.all(Array.from({ length: CLAWS }, (_, i) => requestClaw(ctx, { orgId: org.id, name: `bench ${i}` })));
+  await Promise.all(
+    Array.from({ length: CLAWS }, (_, i) => requestClaw(ctx, { orgId: org.id, name: `bench ${i}` })),
+  );
   for (;;) {
-    const { rows } = await database.pool!.query(`SELECT count(*)::int AS n FROM claws WHERE status = 'active'`);
+    const { rows } = await database.pool!.query(
+      `SELECT count(*)::int AS n FROM claws WHERE status = 'active'`,
+    );
     if (rows[0].n === CLAWS) break;
     const failed = await database.pool!.query(`SELECT count(*)::int AS n FROM claws WHERE status = 'failed'`);
     if (failed.rows[0].n > 0) throw new Error(`${failed.rows[0].n} claws failed`);
@@ -129,7 +144,26 @@ try {
   const bare = await freshDb(pgServer.url);
   const bareStore = new EventStore(bare.database);
   const miniId = randomUUID();
-  await bareStore.append(`mini-${miniId}`, 0, [{ type: 'MiniRegistered', data: { miniId, hostname: 'bare.local', agentUrl: agent.url, tunnelSuffix: 'bench', portRangeStart: 40000, portRangeEnd: 40999, capacity: CLAWS, agentTokenFingerprint: 'fp_bench0001' } }], { actor: 'system:bench', correlationId: randomUUID() });
+  await bareStore.append(
+    `mini-${miniId}`,
+    0,
+    [
+      {
+        type: 'MiniRegistered',
+        data: {
+          miniId,
+          hostname: 'bare.local',
+          agentUrl: agent.url,
+          tunnelSuffix: 'bench',
+          portRangeStart: 40000,
+          portRangeEnd: 40999,
+          capacity: CLAWS,
+          agentTokenFingerprint: 'fp_bench0001',
+        },
+      },
+    ],
+    { actor: 'system:bench', correlationId: randomUUID() },
+  );
   const bareStarted = performance.now();
   let next = 0;
   const bareTimes: number[] = [];
@@ -140,14 +174,32 @@ try {
         const id = randomUUID();
         const meta = { actor: 'system:bench' as const, correlationId: randomUUID() };
         const steps: DomainEvent[][] = [
-          [{ type: 'ClawRequested', data: { clawId: id, orgId: id, slug: `b${i}`, name: 'b', target: 'mac-mini', requestedBy: 'bench', tokenFingerprint: 'fp_bench0001' } }],
+          [
+            {
+              type: 'ClawRequested',
+              data: {
+                clawId: id,
+                orgId: id,
+                slug: `b${i}`,
+                name: 'b',
+                target: 'mac-mini',
+                requestedBy: 'bench',
+                tokenFingerprint: 'fp_bench0001',
+              },
+            },
+          ],
           [{ type: 'MiniAllocated', data: { miniId, port: 40000 + i, tunnelHostname: `claw-${id}.bench` } }],
           [{ type: 'AgentStarted', data: { miniId, port: 40000 + i } }],
           [{ type: 'BucketCreated', data: { bucket: bucketNameForClaw(id) } }],
-          [{ type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } }, { type: 'ClawActive', data: { warmupMs: 1 } }],
+          [
+            { type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } },
+            { type: 'ClawActive', data: { warmupMs: 1 } },
+          ],
         ];
         let state: ClawState | null = null;
-        for (const events of steps) state = (await bareStore.append(clawStream(id), state?.version ?? 0, events, meta, state)).state as ClawState;
+        for (const events of steps)
+          state = (await bareStore.append(clawStream(id), state?.version ?? 0, events, meta, state))
+            .state as ClawState;
         bareTimes.push(performance.now() - t0);
       }
     }),
@@ -158,8 +210,18 @@ try {
   await bare.drop();
 
   const rows = [
-    { path: 'worker (request → active)', 'claws/s': Math.round((CLAWS / totalMs) * 1000), 'p50 ms': perClaw.p50, 'p99 ms': perClaw.p99 },
-    { path: 'bare appends of the same events', 'claws/s': Math.round((CLAWS / bareMs) * 1000), 'p50 ms': bareSummary.p50, 'p99 ms': bareSummary.p99 },
+    {
+      path: 'worker (request → active)',
+      'claws/s': Math.round((CLAWS / totalMs) * 1000),
+      'p50 ms': perClaw.p50,
+      'p99 ms': perClaw.p99,
+    },
+    {
+      path: 'bare appends of the same events',
+      'claws/s': Math.round((CLAWS / bareMs) * 1000),
+      'p50 ms': bareSummary.p50,
+      'p99 ms': bareSummary.p99,
+    },
   ];
   printTable(`Provisioning ${CLAWS} claws over ${MINIS} Minis (agent answers instantly; PostgreSQL)`, rows);
   console.log(`\nworker/bare-appends throughput ratio: ${(totalMs ? bareMs / totalMs : 0).toFixed(2)}`);
