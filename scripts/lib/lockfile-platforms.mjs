@@ -18,9 +18,18 @@ let added = 0;
 for (const [name, [os, cpu]] of Object.entries(platforms)) {
   const key = `node_modules/@next/${name}`;
   if (lock.packages[key]) continue;
-  lock.packages[key] = { version: next.version, cpu: [cpu], license: 'MIT', optional: true, os: [os], engines: { node: '>= 10' } };
+  lock.packages[key] = {
+    version: next.version,
+    cpu: [cpu],
+    license: 'MIT',
+    optional: true,
+    os: [os],
+    engines: { node: '>= 10' },
+  };
   added++;
 }
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 fs.writeFileSync(file, JSON.stringify(lock, null, 2) + '\n');
 console.log(`lockfile: added ${added} platform entries`);
