@@ -76,6 +76,14 @@ export class S3BucketStore implements BucketStore {
     const r = await this.#request('PUT', `/${name}`);
     if (r.status === 200) return;
     if (r.status === 409 && codeOf(r.body) === 'BucketAlreadyOwnedByYou') return;
+    // Some S3-compatible servers answer BucketAlreadyExists to its own owner too: if these
+    // credentials can reach the bucket, it is ours (a retried create), otherwise someone else's.
+    if (
+      r.status === 409 &&
+      codeOf(r.body) === 'BucketAlreadyExists' &&
+      (await this.exists(name).catch(() => false))
+    )
+      return;
     this.#fail('create', name, r);
   }
 

@@ -21,11 +21,9 @@ const sha256 = (data: string | Buffer) => createHash('sha256').update(data).dige
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 export const hashPayload = (body: string | Buffer = '') => sha256(body);
 
-/** RFC 3986 encoding as SigV4 wants it (S3 keeps '/' in paths). */
-const encode = (s: string, keepSlash = false) =>
-  encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(keepSlash ? /%2F/g : /$^/, '/');
+/** RFC 3986 encoding as SigV4 wants it (path segments are encoded one by one). */
+const encode = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export function signRequest(input: SignInput): Record<string, string> {
   const amzDate = input.date.toISOString().replace(/[:-]|\.\d{3}/g, '');

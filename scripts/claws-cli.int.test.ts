@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { repoRoot } from '../tests/fixtures/processes';
+
+const run = promisify(execFile);
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-cli-'));
+const env = {
+  ...process.env,
+  DATA_DIR: dataDir,
+  DATABASE_URL: '',
+  CLAWS_SECRET_KEYS: '',
+} as NodeJS.ProcessEnv;
+const cli = (...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', 'scripts/claws-cli.ts', ...args], { cwd: repoRoot, env });
+const fails = async (...args: string[]) => {
+  try {
+    await cli(...args);
+  } catch (err) {
+    return err as { code: number; stderr: string; stdout: string };
+  }
+  throw new Error(`claws ${args.join(' ')} succeeded`);
+};
+
+describe('operator CLI (npm run claws)', () => {
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('registers a Mini, creates a claw in a new org, lists and shows it, as text and --json', async () => {
+    const mini = await cli(
+      'mini',
+      'register',
+      '--hostname',
+      'cli-mini.local',
+      '--agent-url',
+      'http://127.0.0.1:9',
+      '--agent-token',
+      'cli-agent-token-0123456789',
+      '--tunnel-suffix',
+      'claws.test',
+      '--ports',
+      '25000-25009',
+      '--capacity',
+      '5',
+      '--json',
+    );
+    const m = JSON.parse(mini.stdout) as { id: string; hostname: string; capacity: number };
+    assert.equal(m.hostname, 'cli-mini.local');
+    assert.ok(!mini.stdout.includes('cli-agent-token'), 'the agent token is not printed');
+    const created = await cli('claw', 'create', '--org', 'acme', '--name', 'From the CLI');
+    assert.match(created.stdout, /Created organization acme/);
+    assert.match(created.stdout, /Requested claw acme\/from-the-cli/);
+    const list = JSON.parse((await cli('claw', 'list', '--org', 'acme', '--json')).stdout) as {
+      slug: string;
+      status: string;
+    }[];
+    assert.deepEqual(
+      list.map((c) => [c.slug, c.status]),
+      [['from-the-cli', 'requested']],
+    );
+    const show = await cli('claw', 'show', 'acme/from-the-cli');
+    assert.match(show.stdout, /ClawRequested\s+system:cli/);
+    assert.match((await cli('mini', 'cordon', 'cli-mini.local')).stdout, /Cordoned/);
+  });
+
+  it('prints one clear line and exits non-zero on bad input', async () => {
+    for (const args of [
+      ['claw', 'show', 'acme/nope'],
+      ['mini', 'register', '--hostname', 'x'],
+      ['frobnicate'],
+      ['claw', 'create', '--org', 'acme', '--name', ''],
+    ]) {
+      const err = await fails(...args);
+      assert.equal(err.code, 1);
+      const first = err.stderr.trim().split('\n')[0]!;
+      assert.match(first, /^error: \S/, err.stderr);
+    }
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { miniStream } from '../../events/catalog';
+import { createTestDatabase, testDrivers, type TestDatabase } from '../../tests/fixtures/db';
+import { registerAgentAsMini, startAgent, testRuntime, type AgentProcess } from '../../tests/fixtures/fleet';
+import { createDeploymentServices } from '../deployment';
+import { silentLogger } from '../log';
+import type { Runtime } from '../runtime';
+import { MiniHealthLoop } from './health';
+
+for (const driver of testDrivers()) {
+  describe(`Mini health loop on ${driver}`, () => {
+    let database: TestDatabase;
+    let rt: Runtime;
+    let agent: AgentProcess;
+    before(async () => {
+      database = await createTestDatabase(driver);
+      rt = testRuntime(database);
+      agent = await startAgent();
+    });
+    after(async () => {
+      await agent?.stop();
+      await rt?.close();
+      await database?.close();
+    });
+
+    it('records MiniWentOffline after repeated failures and MiniCameOnline when it answers again', async () => {
+      const mini = await registerAgentAsMini(rt, agent, { capacity: 2 });
+      const loop = new MiniHealthLoop(rt.store, createDeploymentServices(rt).healthProbe, silentLogger, {
+        intervalMs: 60_000,
+        failuresToOffline: 2,
+      });
+      await loop.runOnce();
+      assert.equal((await rt.store.loadMini(mini.id))!.status, 'online');
+
+      await agent.stop();
+      await loop.runOnce();
+      assert.equal((await rt.store.loadMini(mini.id))!.status, 'online', 'one failure is not enough');
+      await loop.runOnce();
+      const offline = (await rt.store.loadMini(mini.id))!;
+      assert.equal(offline.status, 'offline');
+      assert.match(offline.lastError!, /ECONNREFUSED|refused|unreachable|connect/i);
+
+      agent = await startAgent({ port: agent.port, stateDir: agent.stateDir, token: agent.token });
+      await loop.runOnce();
+      assert.equal((await rt.store.loadMini(mini.id))!.status, 'online');
+      const types = (await rt.store.readStream(miniStream(mini.id))).map((e) => e.type);
+      assert.deepEqual(types, ['MiniRegistered', 'MiniWentOffline', 'MiniCameOnline']);
+      await loop.stop();
+    });
+  });
+}
