@@ -46,10 +46,12 @@ export class ChatEngine {
     sessionKeyIn: string,
     message: string,
     idempotencyKey: string,
-  ): { runId: string; status: 'started' | 'ok' } {
+  ): { runId: string; status: 'started' | 'in_flight' | 'ok' } {
     const now = Date.now();
     for (const [k, at] of this.#seen) if (now - at > DEDUPE_TTL_MS) this.#seen.delete(k);
-    if (this.#seen.has(idempotencyKey)) return { runId: idempotencyKey, status: 'ok' };
+    // A resent key is not a new run: like the real gateway, say whether the first is still going.
+    if (this.#seen.has(idempotencyKey))
+      return { runId: idempotencyKey, status: this.#runs.has(idempotencyKey) ? 'in_flight' : 'ok' };
     this.#seen.set(idempotencyKey, now);
     const sessionKey = canonicalSessionKey(sessionKeyIn);
     this.#push(sessionKey, {

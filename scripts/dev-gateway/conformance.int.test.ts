@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { generateDeviceIdentity, signDeviceAuth } from '../../server/gateway/device-identity';
 import { openclawConnect, OpenClawConnectError, request } from '../../server/gateway/openclaw-client';
+import { startGateway, realGatewayInstalled, type GatewayProcess } from '../../tests/fixtures/gateways';
 import { freePort, repoRoot, waitFor } from '../../tests/fixtures/processes';
 
 /**
@@ -14,86 +12,9 @@ import { freePort, repoRoot, waitFor } from '../../tests/fixtures/processes';
  * when OPENCLAW_BIN_DIR and OPENCLAW_PKG_DIR point at an install (CI installs one). Where the two
  * can differ (the real one has no model here, so it does not stream a reply), the test says so.
  */
-interface Gateway {
-  kind: 'dev' | 'real';
-  port: number;
-  token: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function launch(
-  kind: 'dev' | 'real',
-  extraEnv: Record<string, string | undefined> = {},
-): Promise<Gateway> {
-  const port = await freePort();
-  const token = `conformance-token-${Math.random().toString(36).slice(2)}-0123456789`;
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `claws-gw-${kind}-`));
-  const env = {
-    ...process.env,
-    OPENCLAW_GATEWAY_TOKEN: token,
-    HOME: home,
-    OPENCLAW_STATE_DIR: path.join(home, 'state'),
-    OPENCLAW_DISABLE_BONJOUR: '1',
-    ...extraEnv,
-  };
-  const args = [
-    'gateway',
-    'run',
-    '--port',
-    String(port),
-    '--bind',
-    'loopback',
-    '--auth',
-    'token',
-    '--allow-unconfigured',
-  ];
-  const child =
-    kind === 'dev'
-      ? spawn(process.execPath, ['--import', 'tsx', 'scripts/dev-gateway.ts', ...args], {
-          cwd: repoRoot,
-          env,
-          stdio: 'ignore',
-        })
-      : spawn(
-          path.join(process.env.OPENCLAW_BIN_DIR!, 'node'),
-          [path.join(process.env.OPENCLAW_PKG_DIR!, 'node_modules/openclaw/openclaw.mjs'), ...args],
-          {
-            cwd: home,
-            env: { ...env, PATH: `${process.env.OPENCLAW_BIN_DIR}:${process.env.PATH}` },
-            stdio: 'ignore',
-          },
-        );
-  const exited = new Promise((r) => child.once('exit', r));
-  await waitFor(
-    `${kind} gateway to accept connect`,
-    async () => {
-      const { ws } = await openclawConnect({
-        url: `ws://127.0.0.1:${port}`,
-        token,
-        scopes: ['operator.read'],
-        timeoutMs: 3000,
-      });
-      ws.close();
-      return true;
-    },
-    kind === 'real' ? 90_000 : 15_000,
-    500,
-  );
-  return {
-    kind,
-    port,
-    token,
-    child,
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-      await exited;
-      clearTimeout(t);
-      fs.rmSync(home, { recursive: true, force: true });
-    },
-  };
-}
+type Gateway = GatewayProcess;
+const launch = (kind: 'dev' | 'real', env: Record<string, string | undefined> = {}) =>
+  startGateway(kind, { env });
 
 /** Opens a socket and collects frames. */
 function open(port: number, headers: Record<string, string> = {}, origin?: string) {
@@ -113,7 +34,7 @@ function open(port: number, headers: Record<string, string> = {}, origin?: strin
   return { ws, frames, closed, next };
 }
 
-const real = !!(process.env.OPENCLAW_BIN_DIR && process.env.OPENCLAW_PKG_DIR);
+const real = realGatewayInstalled();
 const kinds: ('dev' | 'real')[] = real ? ['dev', 'real'] : ['dev'];
 if (!real)
   console.log(
@@ -357,13 +278,24 @@ for (const kind of kinds) {
         await request(ws, 'chat.send', { sessionKey: 'main', message: 'first message', idempotencyKey: key }),
         { runId: key, status: 'in_flight' },
       );
-      const history = await request<{ sessionKey: string; messages: { role: string; content: unknown }[] }>(
-        ws,
-        'chat.history',
-        { sessionKey: 'main' },
-      );
+      // The transcript is written as the run starts; give the gateway a moment.
+      const text = (c: unknown) =>
+        typeof c === 'string'
+          ? c
+          : Array.isArray(c)
+            ? c.map((p: { text?: string }) => p.text ?? '').join('')
+            : '';
+      const history = await waitFor('the user message in chat.history', async () => {
+        const h = await request<{ sessionKey: string; messages: { role: string; content: unknown }[] }>(
+          ws,
+          'chat.history',
+          {
+            sessionKey: 'main',
+          },
+        );
+        return h.messages.some((m) => m.role === 'user' && text(m.content) === 'first message') ? h : null;
+      });
       assert.equal(history.sessionKey, 'main');
-      assert.ok(history.messages.some((m) => m.role === 'user' && m.content === 'first message'));
       assert.deepEqual(await request(ws, 'sessions.messages.subscribe', { key: 'main' }), {
         subscribed: true,
         key: 'agent:main:main',

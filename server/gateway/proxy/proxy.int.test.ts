@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { ClawState } from '../../../projections/claws';
 import { createLogger } from '../../log';
-import { freePort, repoRoot, waitFor } from '../../../tests/fixtures/processes';
+import {
+  gatewayReady,
+  realGatewayInstalled,
+  startGateway as startGatewayProcess,
+  type GatewayProcess,
+} from '../../../tests/fixtures/gateways';
+import { freePort, waitFor } from '../../../tests/fixtures/processes';
 import { generateDeviceIdentity } from '../device-identity';
 import { openclawConnect } from '../openclaw-client';
 import { createClawsUpgradeHandler, type ProxyDeps } from '../upgrade';
@@ -19,84 +21,14 @@ import { CLOSE } from './close-codes';
 const TOKEN = 'proxy-test-gateway-token-7f3a9c1e5b';
 const ORIGIN = 'http://claws.test';
 
-interface Gateway {
-  port: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startGateway(kind: 'dev' | 'real', env: Record<string, string> = {}): Promise<Gateway> {
-  const port = await freePort();
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-proxy-gw-'));
-  const args = [
-    'gateway',
-    'run',
-    '--port',
-    String(port),
-    '--bind',
-    'loopback',
-    '--auth',
-    'token',
-    '--allow-unconfigured',
-  ];
-  const fullEnv = {
-    ...process.env,
-    OPENCLAW_GATEWAY_TOKEN: TOKEN,
-    HOME: home,
-    OPENCLAW_STATE_DIR: path.join(home, 'state'),
-    OPENCLAW_DISABLE_BONJOUR: '1',
-    ...env,
-  };
-  const child =
-    kind === 'dev'
-      ? spawn(process.execPath, ['--import', 'tsx', 'scripts/dev-gateway.ts', ...args], {
-          cwd: repoRoot,
-          env: fullEnv,
-          stdio: 'ignore',
-        })
-      : spawn(
-          path.join(process.env.OPENCLAW_BIN_DIR!, 'node'),
-          [path.join(process.env.OPENCLAW_PKG_DIR!, 'node_modules/openclaw/openclaw.mjs'), ...args],
-          {
-            cwd: home,
-            env: { ...fullEnv, PATH: `${process.env.OPENCLAW_BIN_DIR}:${process.env.PATH}` },
-            stdio: 'ignore',
-          },
-        );
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    port,
-    child,
-    async stop() {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-      await exited;
-      clearTimeout(t);
-      fs.rmSync(home, { recursive: true, force: true });
-    },
-  };
-}
+type Gateway = GatewayProcess;
+const startGateway = (kind: 'dev' | 'real', env: Record<string, string> = {}) =>
+  startGatewayProcess(kind, { token: TOKEN, env, waitReady: false });
 
 const claw = (slug: string, port: number, status: ClawState['status'] = 'active') =>
   ({ id: `claw-${slug}`, slug, status, miniPort: port, tunnelHostname: `claw-x.test` }) as ClawState;
 
-/** Ready means a connect succeeds (the dev gateway says "starting" for a moment after it listens). */
-const ready = (port: number) =>
-  waitFor(
-    `gateway on ${port}`,
-    async () => {
-      const { ws } = await openclawConnect({
-        url: `ws://127.0.0.1:${port}`,
-        token: TOKEN,
-        scopes: ['operator.read'],
-        timeoutMs: 3000,
-      });
-      ws.close();
-      return true;
-    },
-    120_000,
-    200,
-  );
+const ready = (port: number) => gatewayReady(port, TOKEN, 120_000);
 
 /** The proxy on a real HTTP server, with fake identity lookups (sessions and memberships are tested elsewhere). */
 async function startProxy(claws: Record<string, { claw: ClawState; token: string }>, logs: string[]) {
@@ -371,7 +303,7 @@ describe('chat proxy against the dev gateway', () => {
   });
 });
 
-const real = !!(process.env.OPENCLAW_BIN_DIR && process.env.OPENCLAW_PKG_DIR);
+const real = realGatewayInstalled();
 describe(
   'chat proxy against the real OpenClaw gateway',
   {
