@@ -76,7 +76,13 @@ const runE2e =
   process.env.SKIP_E2E !== '1' &&
   fs.existsSync(e2eDir) &&
   (filters.length === 0 || filters.some((x) => 'tests/e2e'.includes(x) || x.includes('e2e')));
-if (runE2e) {
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (runE2e && !fs.existsSync(chromium)) {
+  console.error(`\nThe end-to-end suite needs Chromium at ${chromium}: apt-get install chromium (bash .ci/run does),`);
+  console.error('or set CHROMIUM_PATH, or SKIP_E2E=1 to leave the browser suite out of this run.');
+  failed += 1;
+  exitCode = 1;
+} else if (runE2e) {
   const report = path.join(root, 'test-results/e2e-report.json');
   fs.rmSync(report, { force: true });
   const r = await run(process.execPath, ['node_modules/@playwright/test/cli.js', 'test'], {

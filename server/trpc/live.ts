@@ -26,6 +26,7 @@ export function appendSignals(store: EventStore, signal: AbortSignal | undefined
     close() {
       off();
       clearInterval(timer);
+      signal?.removeEventListener('abort', fire);
     },
   };
 }
