@@ -78,7 +78,9 @@ const runE2e =
   (filters.length === 0 || filters.some((x) => 'tests/e2e'.includes(x) || x.includes('e2e')));
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 if (runE2e && !fs.existsSync(chromium)) {
-  console.error(`\nThe end-to-end suite needs Chromium at ${chromium}: apt-get install chromium (bash .ci/run does),`);
+  console.error(
+    `\nThe end-to-end suite needs Chromium at ${chromium}: apt-get install chromium (bash .ci/run does),`,
+  );
   console.error('or set CHROMIUM_PATH, or SKIP_E2E=1 to leave the browser suite out of this run.');
   failed += 1;
   exitCode = 1;
