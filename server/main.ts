@@ -17,9 +17,20 @@ import { createRuntime, setRuntime } from './runtime';
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 // Next would "repair" package-lock.json from the registry on start; the lockfile is ours to manage.
 process.env.NEXT_IGNORE_INCORRECT_LOCKFILE ??= '1';
-const cfg = loadConfig();
+/** A configuration or database problem at start is one clear line, not a stack trace. */
+function fatal(err: unknown): never {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+const cfg = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    fatal(err);
+  }
+})();
 const log = createLogger(cfg.LOG_LEVEL, { component: 'server' });
-const runtime = await createRuntime(cfg);
+const runtime = await createRuntime(cfg).catch(fatal);
 setRuntime(runtime);
 
 const server = http.createServer();
