@@ -8,6 +8,9 @@ import type { AppRouter } from '../server/trpc/routers/_app';
  * claw, then wait on the live subscription until the claw is active. Types come from the router.
  *   tsx scripts/client-demo.ts [baseUrl]        (default http://127.0.0.1:3000)
  * Env: DEMO_EMAIL, DEMO_PASSWORD (defaults: a fresh address), DEMO_TIMEOUT_MS.
+ * With DEMO_AGENT_URL and DEMO_AGENT_TOKEN it first registers that Mini agent as a Mini through
+ * fleet.register (the demo user must be a platform admin: the first user of a fresh database is);
+ * DEMO_PORT_RANGE ("19000-19019") is the gateway port range it gets.
  */
 const base = process.argv[2] ?? process.env.CLAWS_URL ?? 'http://127.0.0.1:3000';
 const email = process.env.DEMO_EMAIL ?? `demo-${Date.now()}@example.com`;
@@ -51,6 +54,22 @@ const client = createTRPCClient<AppRouter>({
 
 const user = await client.auth.signup.mutate({ email, password, name: 'Demo' });
 console.log(`signed up ${user.email}${user.is_platform_admin ? ' (platform admin)' : ''}`);
+if (process.env.DEMO_AGENT_URL && process.env.DEMO_AGENT_TOKEN) {
+  const [start, end] = (process.env.DEMO_PORT_RANGE ?? '19000-19019').split('-').map(Number) as [
+    number,
+    number,
+  ];
+  const mini = await client.fleet.register.mutate({
+    hostname: `demo-mini-${Date.now().toString(36)}.local`,
+    agentUrl: process.env.DEMO_AGENT_URL,
+    agentToken: process.env.DEMO_AGENT_TOKEN,
+    tunnelSuffix: process.env.DEMO_TUNNEL_SUFFIX ?? 'claws.localhost',
+    portRangeStart: start,
+    portRangeEnd: end,
+    capacity: Math.min(20, end - start + 1),
+  });
+  console.log(`registered Mini ${mini.hostname} (${process.env.DEMO_AGENT_URL}): ${mini.status}`);
+}
 const org = await client.orgs.create.mutate({ name: `Demo ${Date.now().toString(36)}` });
 console.log(`created organization ${org.slug}`);
 const claw = await client.claws.create.mutate({ orgSlug: org.slug, name: 'Demo claw' });

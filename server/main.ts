@@ -7,6 +7,7 @@ import { createClawsUpgradeHandler } from './gateway/upgrade';
 import { createLogger } from './log';
 import { startProvisioning } from './provisioning';
 import { createRuntime, setRuntime } from './runtime';
+import { beginShutdown, isShuttingDown, onShutdown, runShutdownPhase } from './shutdown';
 
 /**
  * The custom server: one HTTP server for Next (pages, tRPC), health endpoints, and WebSocket
@@ -17,6 +18,12 @@ import { createRuntime, setRuntime } from './runtime';
 process.env.NEXT_TELEMETRY_DISABLED ??= '1';
 // Next would "repair" package-lock.json from the registry on start; the lockfile is ours to manage.
 process.env.NEXT_IGNORE_INCORRECT_LOCKFILE ??= '1';
+
+/** How long shutdown waits for in-flight requests before it cuts the rest (SSE streams reconnect). */
+const DRAIN_MS = 10_000;
+/** Past this, shutdown gives up and exits 1. */
+const SHUTDOWN_LIMIT_MS = 25_000;
+
 /** A configuration or database problem at start is one clear line, not a stack trace. */
 function fatal(err: unknown): never {
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
@@ -30,6 +37,7 @@ const cfg = (() => {
   }
 })();
 const log = createLogger(cfg.LOG_LEVEL, { component: 'server' });
+// Creating the runtime opens the database and migrates it to the latest schema.
 const runtime = await createRuntime(cfg).catch(fatal);
 setRuntime(runtime);
 
@@ -45,54 +53,88 @@ const app = next({
 });
 await app.prepare();
 const handle = app.getRequestHandler();
+
+// The chat proxy; it closes its sockets with 1001 when the server goes down.
 const proxy = createClawsUpgradeHandler(runtime);
+onShutdown('chat proxy', () => proxy.closeAll(1001, 'server restarting'), 'connections');
+
+/** Requests being answered (not SSE streams, which never finish on their own). */
+let inFlight = 0;
+const json = (res: http.ServerResponse, status: number, body: unknown) =>
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 
 server.on('request', (req, res) => {
   const path = (req.url ?? '/').split('?')[0];
-  if (path === '/healthz') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    return;
-  }
+  if (path === '/healthz') return json(res, 200, { ok: true });
   if (path === '/readyz') {
+    if (isShuttingDown()) return json(res, 503, { ready: false, reason: 'shutting down' });
     sql`SELECT 1`.execute(runtime.database.db).then(
-      () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ready":true}'),
-      () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"ready":false}'),
+      () => json(res, 200, { ready: true }),
+      () => json(res, 503, { ready: false, reason: 'database unreachable' }),
     );
     return;
+  }
+  if (isShuttingDown()) res.setHeader('connection', 'close');
+  if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+    inFlight++;
+    res.once('close', () => inFlight--);
   }
   void handle(req, res);
 });
 
 server.on('upgrade', (req, socket, head) => {
   if (proxy.handleUpgrade(req, socket, head)) return;
-  // Next's own listener (attached on the first request) serves /_next/; nobody serves the rest.
+  // Next's own listener (attached on the first request) serves /_next/ (hot reload); nobody
+  // serves the rest, and an unanswered upgrade would hang the client.
   if (!(req.url ?? '').startsWith('/_next/'))
-    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
 });
 
-const provisioning = cfg.CLAWS_WORKER ? await startProvisioning(runtime, log) : undefined;
-const devMini = !cfg.production && cfg.CLAWS_DEV_MINI ? await startLocalDevMini(runtime, log) : undefined;
+if (cfg.CLAWS_WORKER) {
+  const provisioning = await startProvisioning(runtime, log);
+  onShutdown('provisioning worker', () => provisioning.stop(), 'workers');
+}
+if (!cfg.production && cfg.CLAWS_DEV_MINI) {
+  const devMini = await startLocalDevMini(runtime, log);
+  onShutdown('local dev Mini', () => devMini.stop(), 'workers');
+}
 
 server.listen(cfg.PORT, cfg.HOST, () => {
   log.info(`Claws is listening on http://${cfg.HOST}:${cfg.PORT}`, {
     database: runtime.database.kind,
-    worker: Boolean(provisioning),
+    worker: cfg.CLAWS_WORKER,
   });
 });
 
-let stopping = false;
 async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info('shutting down', { signal });
-  const force = setTimeout(() => process.exit(1), 15_000);
+  if (isShuttingDown()) return;
+  beginShutdown();
+  log.info('shutting down', { signal, inFlight });
+  const force = setTimeout(() => {
+    log.error('shutdown took too long; exiting', { limitMs: SHUTDOWN_LIMIT_MS });
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS);
   force.unref();
-  server.close();
+  const report = (name: string, error: string) => log.warn('shutdown hook failed', { hook: name, error });
+
+  // 1. Stop accepting; idle keep-alive connections go now.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await proxy.closeAll(1001, 'server restarting');
-  await provisioning?.stop();
-  await devMini?.stop();
+  // 2. Long-lived connections: WebSockets close with 1001.
+  await runShutdownPhase('connections', 5_000, report);
+  // 3. Let in-flight requests finish, then cut what is left (SSE streams reconnect elsewhere with
+  //    their last event id).
+  const drainUntil = Date.now() + DRAIN_MS;
+  while (inFlight > 0 && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
+  server.closeAllConnections();
+  // Sockets upgraded by others (Next's dev HMR) are not ours to wait for.
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+  // 4. Background work, then the database.
+  await runShutdownPhase('workers', 12_000, report);
   await runtime.close();
+  log.info('stopped');
   process.exit(0);
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -5,7 +5,7 @@ import type { Database } from '../../db/types';
 import { asPgError } from '../../events/errors';
 import { CommandError, conflict } from '../errors';
 import { text } from '../validation';
-import { dummyHash, hashPassword, verifyPassword } from './passwords';
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import type { SessionUser } from './session';
 
 export const Email = z
@@ -14,6 +14,8 @@ export const Email = z
   .max(254, 'must be at most 254 characters')
   .pipe(z.email('must be an email address'))
   .transform((e) => e.toLowerCase());
+/** Emails are compared lowercased (the column holds only lowercase). */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const Password = z
   .string()
   .min(8, 'must be at least 8 characters')
@@ -35,7 +37,7 @@ export async function signup(
         .insertInto('users')
         .values({
           id: randomUUID(),
-          email: input.email,
+          email: normalizeEmail(input.email),
           name: input.name,
           password_hash: passwordHash,
           is_platform_admin: !any,
@@ -53,8 +55,18 @@ export async function login(
   db: Kysely<Database>,
   input: { email: string; password: string },
 ): Promise<SessionUser> {
-  const user = await db.selectFrom('users').selectAll().where('email', '=', input.email).executeTakeFirst();
+  const user = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('email', '=', normalizeEmail(input.email))
+    .executeTakeFirst();
   const ok = await verifyPassword(input.password, user?.password_hash ?? (await dummyHash()));
   if (!user || !ok) throw new CommandError('BAD_REQUEST', 'Wrong email or password');
+  if (needsRehash(user.password_hash))
+    await db
+      .updateTable('users')
+      .set({ password_hash: await hashPassword(input.password) })
+      .where('id', '=', user.id)
+      .execute();
   return { id: user.id, email: user.email, name: user.name, is_platform_admin: user.is_platform_admin };
 }

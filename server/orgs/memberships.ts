@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Database, Organization, Role } from '../../db/types';
 import { asPgError } from '../../events/errors';
 import { conflict, notFound } from '../errors';
+import { normalizeEmail } from '../auth/users';
 import { createOrganization } from './organizations';
 
 export const RoleSchema = z.enum(['owner', 'admin', 'member']);
@@ -66,7 +67,7 @@ export async function addMember(db: Kysely<Database>, orgId: string, email: stri
   const user = await db
     .selectFrom('users')
     .select(['id', 'email', 'name'])
-    .where('email', '=', email)
+    .where('email', '=', normalizeEmail(email))
     .executeTakeFirst();
   if (!user) throw notFound(`User ${email}`);
   try {

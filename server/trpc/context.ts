@@ -1,30 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { authenticateCookieHeader, type SessionUser } from '../auth/session';
+import { authenticateCookieHeader, type SessionInfo, type SessionUser } from '../auth/session';
 import { getRuntime, type Runtime } from '../runtime';
 
 /**
- * What every procedure sees. The inner context is what tests build directly; the outer one reads
- * the request (cookie) and can set response headers (the session cookie on login).
+ * What every procedure sees. The inner context is what tests and server-side callers build
+ * directly; the outer one reads the request (the session cookie) and carries the response headers
+ * the auth procedures set the cookie on (fetchRequestHandler's `resHeaders`).
  */
 export interface ContextInner {
   runtime: Runtime;
   user: SessionUser | null;
-  sessionToken?: string;
+  session: SessionInfo | null;
+  /** Short id in every log line about this request and in every INTERNAL_SERVER_ERROR message. */
   requestId: string;
   headers: Headers;
+  /** Response headers, when there is a response (HTTP); `Set-Cookie` goes here. */
   resHeaders?: Headers;
 }
+
+export const newRequestId = () => randomUUID().slice(0, 8);
 
 export async function createContextInner(opts: {
   runtime: Runtime;
   user?: SessionUser | null;
+  session?: SessionInfo | null;
   headers?: Headers;
   resHeaders?: Headers;
+  requestId?: string;
 }): Promise<ContextInner> {
   return {
     runtime: opts.runtime,
     user: opts.user ?? null,
-    requestId: randomUUID().slice(0, 8),
+    session: opts.session ?? null,
+    requestId: opts.requestId ?? newRequestId(),
     headers: opts.headers ?? new Headers(),
     resHeaders: opts.resHeaders,
   };
@@ -33,14 +41,17 @@ export async function createContextInner(opts: {
 export async function createTRPCContext(opts: {
   headers: Headers;
   resHeaders?: Headers;
+  requestId?: string;
 }): Promise<ContextInner> {
   const runtime = await getRuntime();
   const auth = await authenticateCookieHeader(runtime.database.db, opts.headers.get('cookie'));
   return createContextInner({
     runtime,
     user: auth?.user ?? null,
+    session: auth?.session ?? null,
     headers: opts.headers,
     resHeaders: opts.resHeaders,
+    requestId: opts.requestId,
   });
 }
 

@@ -5,20 +5,29 @@ import type { Role } from '../../db/types';
 import { InvalidEventError } from '../../events/catalog';
 import { ConcurrencyError, ProjectionConflictError } from '../../events/errors';
 import { CommandError } from '../errors';
-import { createLogger } from '../log';
 import { requireMembership } from '../orgs/memberships';
 import { OrgSlug } from '../orgs/organizations';
 import type { Context } from './context';
 
-const log = createLogger((process.env.LOG_LEVEL as 'info' | undefined) ?? 'info', { component: 'trpc' });
+const INTERNAL_MESSAGE = /^Internal error \(request ([\w-]+)\)$/;
+export const internalMessage = (requestId: string) => `Internal error (request ${requestId})`;
+/** The request id an internal error's message carries (the HTTP onError logs under it). */
+export const internalRequestId = (message: string) => INTERNAL_MESSAGE.exec(message)?.[1];
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 30_000 } },
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
     const { stack: _stack, ...data } = shape.data;
+    // The last line of defence: whatever reached here unmapped (a failed context, an error thrown
+    // while a subscription streams) leaves with a request id and nothing of its internals.
+    const message =
+      error.code === 'INTERNAL_SERVER_ERROR' && !INTERNAL_MESSAGE.test(shape.message)
+        ? internalMessage(ctx?.requestId ?? 'unknown')
+        : shape.message;
     return {
       ...shape,
+      message,
       data: { ...data, zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null },
     };
   },
@@ -38,7 +47,7 @@ const CODES = {
  * Turns domain errors into tRPC codes with their readable message, and anything unexpected into
  * INTERNAL_SERVER_ERROR carrying only a request id (the details go to the log under that id).
  */
-const errors = t.middleware(async ({ ctx, next, path, type }) => {
+const errors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (result.ok) return result;
   const err = result.error;
@@ -55,33 +64,52 @@ const errors = t.middleware(async ({ ctx, next, path, type }) => {
     throw new TRPCError({ code: 'CONFLICT', message: 'It changed while you were changing it; try again' });
   if (cause instanceof ProjectionConflictError)
     throw new TRPCError({ code: 'CONFLICT', message: cause.message });
-  if (err.code === 'INTERNAL_SERVER_ERROR') {
-    log.error('procedure failed', {
-      requestId: ctx.requestId,
-      path,
-      type,
-      error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause ?? err.message),
-    });
-    throw new TRPCError({
-      code: 'INTERNAL_SERVER_ERROR',
-      message: `Internal error (request ${ctx.requestId})`,
-    });
-  }
+  // The caller gets a request id only; the cause rides along for the one place that logs it
+  // (server/trpc/http.ts onError), and errorFormatter never puts a cause in a response.
+  if (err.code === 'INTERNAL_SERVER_ERROR')
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: internalMessage(ctx.requestId), cause });
   return result;
 });
 
+/** The `host` of an Origin or Referer value, or null when it is absent, opaque ("null") or malformed. */
+function hostOf(value: string | null): string | null {
+  if (!value || value === 'null') return null;
+  try {
+    return new URL(value).host || null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Mutations must carry `x-claws-csrf: 1`, a header a cross-site page cannot send without a CORS
- * preflight (which Claws never grants), and, when the browser says where it comes from, the Origin
- * must be this server's.
+ * Cross-site request forgery, for mutations:
+ * 1. they must carry `x-claws-csrf: 1`. A cross-site page can only add a custom header through a
+ *    CORS preflight, which Claws never answers, and a form post cannot add one at all;
+ * 2. when the browser says where the request comes from (Origin, else Referer), that must be this
+ *    host or one of CLAWS_ALLOWED_ORIGINS. An opaque origin ("null": sandboxed frames, data: URLs)
+ *    is refused.
+ * Queries and subscriptions only read, and SameSite=Lax keeps the cookie off cross-site subrequests.
  */
+export function checkSameOrigin(headers: Headers, allowedOrigins: string[]): boolean {
+  if (headers.get('x-claws-csrf') !== '1') return false;
+  const origin = headers.get('origin');
+  const referer = headers.get('referer');
+  if (origin === null && referer === null) return true; // not a browser (scripts, server-side callers)
+  if (origin === 'null') return false;
+  const from = origin ?? referer;
+  const fromHost = hostOf(from);
+  if (!fromHost) return false;
+  const host = headers.get('host');
+  if (host && fromHost === host) return true;
+  return allowedOrigins.some((o) => hostOf(o) === fromHost && (origin === null || o === origin));
+}
+
 const sameOrigin = t.middleware(async ({ ctx, next, type }) => {
   if (type !== 'mutation') return next();
-  const origin = ctx.headers.get('origin');
-  const host = ctx.headers.get('host');
-  const allowed = ctx.runtime.config.CLAWS_ALLOWED_ORIGINS?.split(',').map((o) => o.trim()) ?? [];
-  const originOk = !origin || (host !== null && new URL(origin).host === host) || allowed.includes(origin);
-  if (ctx.headers.get('x-claws-csrf') !== '1' || !originOk)
+  const allowed = ctx.runtime.config.CLAWS_ALLOWED_ORIGINS?.split(',').map((o) =>
+    o.trim().replace(/\/+$/, ''),
+  );
+  if (!checkSameOrigin(ctx.headers, allowed ?? []))
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site request refused' });
   return next();
 });

@@ -1,18 +1,17 @@
 import { z } from 'zod';
-import {
-  clearedSessionCookie,
-  createSession,
-  revokeSession,
-  sessionCookie,
-  sessionTokenFromCookieHeader,
-} from '../../auth/session';
+import { clearedSessionCookie, createSession, revokeSession, sessionCookie } from '../../auth/session';
 import { Email, login, Password, signup, UserName } from '../../auth/users';
 import type { Context } from '../context';
 import { authedProcedure, publicProcedure, router } from '../init';
 
+/** A new session for `userId`, its cookie on the response (when there is one). */
 async function startSession(ctx: Context, userId: string) {
-  const { token, expiresAt } = await createSession(ctx.runtime.database.db, userId);
-  ctx.resHeaders?.append('set-cookie', sessionCookie(token, expiresAt, ctx.runtime.config.production));
+  if (ctx.session) await revokeSession(ctx.runtime.database.db, ctx.session.id); // no fixation
+  const { token, session } = await createSession(ctx.runtime.database.db, userId);
+  ctx.resHeaders?.append(
+    'set-cookie',
+    sessionCookie(token, session.expiresAt, ctx.runtime.config.production),
+  );
 }
 
 export const authRouter = router({
@@ -33,8 +32,7 @@ export const authRouter = router({
     }),
 
   logout: authedProcedure.mutation(async ({ ctx }) => {
-    const token = sessionTokenFromCookieHeader(ctx.headers.get('cookie'));
-    if (token) await revokeSession(ctx.runtime.database.db, token);
+    if (ctx.session) await revokeSession(ctx.runtime.database.db, ctx.session.id);
     ctx.resHeaders?.append('set-cookie', clearedSessionCookie(ctx.runtime.config.production));
     return { ok: true };
   }),
