@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { createDatabase, type ClawsDatabase } from '../../db/client';
-import { migrateToLatest } from '../../db/migrate';
+import type { ClawsDatabase } from '../../db/client';
+import { createScratchDatabase } from '../../db/scratch';
 import { clawStream, type DomainEvent } from '../../events/catalog';
 import { ConcurrencyError } from '../../events/errors';
 import { EventStore } from '../../events/store';
@@ -26,26 +25,9 @@ const stepFailed = (n: number): DomainEvent => ({
 });
 
 async function freshDatabase(adminUrl: string): Promise<{ database: ClawsDatabase; drop(): Promise<void> }> {
-  const name = `claws_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await createDatabase({ url: url.toString(), poolSize: 16 });
-  await migrateToLatest(database.db);
+  const database = await createScratchDatabase(adminUrl, { prefix: 'claws_bench', poolSize: 16 });
   await sql`CREATE TABLE events_raw (LIKE events INCLUDING ALL)`.execute(database.db);
-  return {
-    database,
-    async drop() {
-      await database.close();
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  return { database, drop: () => database.close() };
 }
 
 async function requestClaws(store: EventStore, n: number): Promise<ClawState[]> {

@@ -4,9 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { createDatabase } from '../../db/client';
-import { migrateToLatest } from '../../db/migrate';
+import { createScratchDatabase } from '../../db/scratch';
 import { clawStream, type DomainEvent } from '../../events/catalog';
 import { EventStore } from '../../events/store';
 import type { ClawState } from '../../projections/claws';
@@ -53,25 +51,8 @@ function instantAgent() {
 }
 
 async function freshDb(adminUrl: string) {
-  const name = `claws_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await createDatabase({ url: url.toString(), poolSize: 20 });
-  await migrateToLatest(database.db);
-  return {
-    database,
-    async drop() {
-      await database.close();
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  const database = await createScratchDatabase(adminUrl, { prefix: 'claws_bench' });
+  return { database, drop: () => database.close() };
 }
 
 const pgServer = benchPostgres();
