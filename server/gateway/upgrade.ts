@@ -9,12 +9,10 @@ import { createLogger, type Logger } from '../log';
 import { requireMembership } from '../orgs/memberships';
 import type { Runtime } from '../runtime';
 import { gatewayTokenSecret } from '../secrets/secret-store';
-import { loadControlPlaneIdentity } from './control-plane-identity';
-import { openclawConnect, type Connected } from './openclaw-client';
+import type { Connected } from './openclaw-client';
 import { CLOSE } from './proxy/close-codes';
 import { DEFAULT_LIMITS, runProxySession, type ProxyLimits } from './proxy/session';
-import { upstreamUrl } from './upstream-url';
-import { PROXY_CLIENT, PROXY_SCOPES } from './verify-access';
+import { connectAsControlPlane, grantProblem } from './verify-access';
 
 const PATH = /^\/api\/ws\/claws\/([a-z0-9-]{1,63})\/([a-z0-9-]{1,63})\/?$/;
 /** The gateway's own frame limit (policy.maxPayload); larger browser frames are closed with 1009. */
@@ -62,25 +60,18 @@ export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
       const token = await runtime.secrets.get(gatewayTokenSecret(claw.id));
       if (!token) throw new Error('claw has no gateway token');
       const mini: MiniState | null = claw.miniId ? await runtime.store.loadMini(claw.miniId) : null;
-      const identity = await loadControlPlaneIdentity(runtime.secrets);
-      const connection = openclawConnect({
-        url: upstreamUrl(claw, mini, cfg.UPSTREAM_MODE),
+      const connection = connectAsControlPlane({
+        secrets: runtime.secrets,
+        claw,
+        mini,
+        mode: cfg.UPSTREAM_MODE,
         token,
-        identity: {
-          deviceId: identity.deviceId,
-          publicKeyRaw: identity.publicKey,
-          privateKeyPem: identity.privateKeyPem,
-        },
-        scopes: PROXY_SCOPES,
-        clientId: PROXY_CLIENT.clientId,
-        mode: PROXY_CLIENT.mode,
-        platform: PROXY_CLIENT.platform,
         timeoutMs: 10_000,
       }).then((c) => {
-        const granted = c.hello.auth?.scopes ?? [];
-        if (c.hello.protocol !== 4 || PROXY_SCOPES.some((s) => !granted.includes(s))) {
+        const problem = grantProblem(c.hello);
+        if (problem) {
           c.ws.close(1000);
-          throw new Error(`gateway did not grant ${PROXY_SCOPES.join(', ')}`);
+          throw new Error(problem.reason);
         }
         return c;
       });

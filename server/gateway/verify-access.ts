@@ -2,11 +2,51 @@ import type { ClawState } from '../../projections/claws';
 import type { MiniState } from '../../projections/minis';
 import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { loadControlPlaneIdentity } from './control-plane-identity';
-import { openclawConnect, OpenClawConnectError } from './openclaw-client';
+import { openclawConnect, OpenClawConnectError, type Connected, type HelloOk } from './openclaw-client';
 import { upstreamUrl, type UpstreamMode } from './upstream-url';
 
 export const PROXY_SCOPES = ['operator.read', 'operator.write'];
 export const PROXY_CLIENT = { clientId: 'gateway-client', mode: 'backend', platform: 'linux' } as const;
+
+/**
+ * Opens an operator connection to a claw's gateway as the control plane: its token, the control
+ * plane's signed device, the proxy's scopes. The chat proxy and the provisioning check connect
+ * through this one function, so a claw marked active is one the proxy can reach.
+ */
+export async function connectAsControlPlane(opts: {
+  secrets: SecretStore;
+  claw: ClawState;
+  mini: MiniState | null;
+  mode: UpstreamMode;
+  token: string;
+  timeoutMs: number;
+}): Promise<Connected> {
+  const identity = await loadControlPlaneIdentity(opts.secrets);
+  return openclawConnect({
+    url: upstreamUrl(opts.claw, opts.mini, opts.mode),
+    token: opts.token,
+    identity: {
+      deviceId: identity.deviceId,
+      publicKeyRaw: identity.publicKey,
+      privateKeyPem: identity.privateKeyPem,
+    },
+    scopes: PROXY_SCOPES,
+    clientId: PROXY_CLIENT.clientId,
+    mode: PROXY_CLIENT.mode,
+    platform: PROXY_CLIENT.platform,
+    timeoutMs: opts.timeoutMs,
+  });
+}
+
+/** Why a hello-ok is not enough for chat (wrong protocol, scopes not granted yet), or null. */
+export function grantProblem(hello: HelloOk): { retry: 'soon' | 'never'; reason: string } | null {
+  if (hello.protocol !== 4)
+    return { retry: 'never', reason: `The gateway speaks protocol ${hello.protocol}, not 4` };
+  const granted = hello.auth?.scopes ?? [];
+  const missing = PROXY_SCOPES.filter((s) => !granted.includes(s));
+  if (missing.length) return { retry: 'soon', reason: `The gateway did not grant ${missing.join(', ')} yet` };
+  return null;
+}
 
 export type AccessResult =
   | { ok: true; deviceId: string }
@@ -27,29 +67,12 @@ export async function verifyGatewayAccess(
 ): Promise<AccessResult> {
   const token = await secrets.get(gatewayTokenSecret(claw.id));
   if (!token) return { ok: false, retry: 'never', reason: 'The claw has no gateway token' };
-  const identity = await loadControlPlaneIdentity(secrets);
   try {
-    const { ws, hello } = await openclawConnect({
-      url: upstreamUrl(claw, mini, mode),
-      token,
-      identity: {
-        deviceId: identity.deviceId,
-        publicKeyRaw: identity.publicKey,
-        privateKeyPem: identity.privateKeyPem,
-      },
-      scopes: PROXY_SCOPES,
-      clientId: PROXY_CLIENT.clientId,
-      mode: PROXY_CLIENT.mode,
-      platform: PROXY_CLIENT.platform,
-      timeoutMs,
-    });
+    const { ws, hello } = await connectAsControlPlane({ secrets, claw, mini, mode, token, timeoutMs });
     ws.close(1000);
-    const granted = hello.auth?.scopes ?? [];
-    const missing = PROXY_SCOPES.filter((s) => !granted.includes(s));
-    if (hello.protocol !== 4)
-      return { ok: false, retry: 'never', reason: `The gateway speaks protocol ${hello.protocol}, not 4` };
-    if (missing.length)
-      return { ok: false, retry: 'soon', reason: `The gateway did not grant ${missing.join(', ')} yet` };
+    const problem = grantProblem(hello);
+    if (problem) return { ok: false, ...problem };
+    const identity = await loadControlPlaneIdentity(secrets);
     return { ok: true, deviceId: identity.deviceId };
   } catch (err) {
     if (!(err instanceof OpenClawConnectError)) throw err;
