@@ -41,7 +41,6 @@ export interface WorkerDeps {
 interface StepOutcome {
   events: DomainEvent[];
   notBeforeMs?: number;
-  after?: () => Promise<void>;
 }
 
 class StepError extends Error {
@@ -138,7 +137,6 @@ export class ProvisioningWorker {
         const outcome = await this.#execute(action, claw, meta);
         if (outcome.events.length)
           await this.deps.store.append(clawStream(claw.id), claw.version, outcome.events, meta, claw);
-        await outcome.after?.();
         if (outcome.notBeforeMs) notBefore = new Date(Date.now() + outcome.notBeforeMs);
         if (outcome.events.length)
           this.deps.log.info('claw step done', {
@@ -223,10 +221,10 @@ export class ProvisioningWorker {
           events: [{ type: 'AllocationReleased', data: { miniId: claw.miniId!, port: claw.miniPort! } }],
         };
       case 'finish_delete':
-        return {
-          events: [{ type: 'ClawDeleted', data: {} }],
-          after: () => secrets.delete(gatewayTokenSecret(claw.id)),
-        };
+        // The token goes before the event that ends the claw: a crash in between repeats this step
+        // (deleting is idempotent), where the other order could leave a token nobody deletes.
+        await secrets.delete(gatewayTokenSecret(claw.id));
+        return { events: [{ type: 'ClawDeleted', data: {} }] };
     }
   }
 
