@@ -1,9 +1,9 @@
 /**
  * The Mini agent: serves the Mini Agent API and runs one OpenClaw gateway per claw on this machine.
  *
- *   npm run agent -- --dev                       local: dev gateways, the fixed dev token
+ *   npm run agent                                local: 127.0.0.1:7070, dev gateways, the dev token
  *   MINI_AGENT_TOKEN=… MINI_AGENT_GATEWAY_CMD="/opt/node24/bin/node /opt/openclaw/openclaw.mjs" \
- *     npm run agent -- --port 7070               a real Mini
+ *     npm run agent -- --host 0.0.0.0 --port 7070   a real Mini (a token is required off loopback)
  *
  * On SIGTERM/SIGINT the agent exits and LEAVES THE GATEWAYS RUNNING: restarting or upgrading the
  * agent must not drop every claw's connections. They run detached in their own process groups and

@@ -63,12 +63,13 @@ Options (environment variable in brackets):
   --trusted-proxies <ips>    comma-separated addresses written to each gateway's config as
                              gateway.trustedProxies, e.g. 127.0.0.1 behind a local Cloudflare
                              tunnel [MINI_AGENT_TRUSTED_PROXIES] (default: none, no config written)
-  --dev                      local runs: the token defaults to the fixed dev token, printed at start
+  --dev                      local runs: print the token at start (without MINI_AGENT_TOKEN, an
+                             agent on a loopback address uses the fixed dev token anyway)
   --stop-gateways-on-exit    stop every gateway when the agent exits (default: leave them running;
                              the next agent start adopts them)
   --help
 
-Bearer token: MINI_AGENT_TOKEN (required unless --dev; at least 16 characters).
+Bearer token: MINI_AGENT_TOKEN (at least 16 characters; required unless --host is loopback).
 Tuning: MINI_AGENT_READY_TIMEOUT_MS, MINI_AGENT_RESTART_BACKOFF_MS, MINI_AGENT_RESTART_BACKOFF_MAX_MS,
   MINI_AGENT_MAX_QUICK_CRASHES, MINI_AGENT_STABLE_MS, MINI_AGENT_STOP_GRACE_MS,
   MINI_AGENT_PAIRING_WINDOW_MS, MINI_AGENT_PAIRING_INTERVAL_MS, MINI_AGENT_LOG_LEVEL.`;
@@ -151,10 +152,16 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     throw new ConfigError(`Invalid configuration: ${issues}`);
   }
   const c = parsed.data;
-  const dev = values.dev === true;
+  // Without a token, an agent only this machine can reach runs in dev mode (the fixed dev token,
+  // which the dev seed registers); one that listens beyond loopback must have a real token.
+  const loopback = isLoopback(c.host);
+  const dev = values.dev === true || (!c.token && loopback);
   let token = c.token;
   if (!token) {
-    if (!dev) throw new ConfigError('MINI_AGENT_TOKEN is required (or run with --dev for local use)');
+    if (!loopback)
+      throw new ConfigError(
+        `MINI_AGENT_TOKEN is required when the agent listens on ${c.host}, beyond this machine`,
+      );
     token = DEV_AGENT_TOKEN;
   }
   if (token.length < 16) throw new ConfigError('MINI_AGENT_TOKEN must be at least 16 characters');
@@ -242,4 +249,10 @@ export function agentVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses nothing off this machine can reach. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }

@@ -13,12 +13,21 @@ import {
 import { isGatewayArgv } from './processes';
 
 describe('mini agent config', () => {
-  it('needs a token unless --dev, where it uses the dev token', () => {
-    assert.throws(() => parseAgentConfig([], {}), ConfigError);
+  it('needs a token beyond loopback; on loopback without one it is a dev agent with the dev token', () => {
+    assert.throws(() => parseAgentConfig(['--host', '0.0.0.0'], {}), ConfigError);
+    assert.throws(
+      () => parseAgentConfig(['--dev', '--host', '192.168.1.20'], {}),
+      /MINI_AGENT_TOKEN is required/,
+    );
     assert.throws(() => parseAgentConfig([], { MINI_AGENT_TOKEN: 'short' }), /at least 16/);
-    const dev = parseAgentConfig(['--dev'], {});
-    assert.equal(dev.token, DEV_AGENT_TOKEN);
-    assert.equal(dev.dev, true);
+    for (const argv of [[], ['--dev'], ['--host', 'localhost'], ['--host', '127.0.0.2'], ['--host', '::1']]) {
+      const dev = parseAgentConfig(argv, {});
+      assert.equal(dev.token, DEV_AGENT_TOKEN, argv.join(' '));
+      assert.equal(dev.dev, true);
+    }
+    const real = parseAgentConfig(['--host', '0.0.0.0'], { MINI_AGENT_TOKEN: 'x'.repeat(20) });
+    assert.equal(real.dev, false);
+    assert.equal(real.token, 'x'.repeat(20));
   });
 
   it('uses the same dev token as the control plane seeds', () => {

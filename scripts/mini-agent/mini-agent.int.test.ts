@@ -481,9 +481,11 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
     assert.ok(!isAlive(s.pid!));
   });
 
-  it('refuses to start without a token unless --dev, and a second agent on the same state dir', async () => {
+  it('refuses to listen beyond loopback without a token, and a second agent on the same state dir', async () => {
     const stateDir = newStateDir();
-    const noToken = spawn(process.execPath, ['--import', 'tsx', 'scripts/mini-agent.ts', '--port', '0'], {
+    // Refused while reading its configuration, before it binds anything.
+    const args = ['--import', 'tsx', 'scripts/mini-agent.ts', '--port', '0', '--host', '0.0.0.0'];
+    const noToken = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: { ...process.env, MINI_AGENT_TOKEN: '', MINI_AGENT_STATE_DIR: stateDir },
       stdio: ['ignore', 'pipe', 'pipe'],
