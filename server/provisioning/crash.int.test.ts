@@ -113,21 +113,27 @@ for (const driver of testDrivers()) {
         const { worker } = testWorker(rt, { bucketDir, maxAttempts: 20 });
         worker.start();
         try {
+          // A bound, not a timing assertion: twenty dev gateways start here, slowly on a busy machine.
+          let open: { slug: string; status: string; last_error: string | null }[] = [];
           await waitFor(
             'every claw to settle',
             async () => {
-              const open = await rt.database.db
+              open = await rt.database.db
                 .selectFrom('claws')
-                .select('id')
+                .select(['slug', 'status', 'last_error'])
                 .where((eb) =>
                   eb.or([eb('work_pending', '=', true), eb('status', 'not in', ['active', 'deleted'])]),
                 )
                 .execute();
               return open.length === 0;
             },
-            90_000,
+            240_000,
             200,
-          );
+          ).catch((err: Error) => {
+            throw new Error(
+              `${err.message}; still open: ${open.map((c) => `${c.slug}:${c.status}:${c.last_error}`).join(', ')}`,
+            );
+          });
         } finally {
           await worker.stop();
         }
