@@ -51,15 +51,24 @@ let exitCode = 0;
 const files = findTests(root)
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort((a, b) => Number(a.includes('.int.')) - Number(b.includes('.int.')) || a.localeCompare(b));
-if (files.length) {
-  const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// Suites that start dozens of gateway processes, or the real OpenClaw gateway (seconds of CPU to
+// boot), say `// test: serial` on their first line: they run one at a time after the rest, so two
+// of them never starve each other on a small machine.
+const isSerial = (f) => /^\/\/ test: serial\b/.test(fs.readFileSync(path.join(root, f), 'utf8'));
+const serial = files.filter(isSerial);
+const phases = [
+  { files: files.filter((f) => !serial.includes(f)), concurrency: process.env.TEST_CONCURRENCY ?? '2' },
+  { files: serial, concurrency: '1' },
+];
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
   const r = await run(process.execPath, [
     '--import',
     'tsx',
     '--test',
-    `--test-concurrency=${concurrency}`,
+    `--test-concurrency=${phase.concurrency}`,
     '--test-reporter=spec',
-    ...files,
+    ...phase.files,
   ]);
   const p = count(r.output, 'pass');
   const f = count(r.output, 'fail') + count(r.output, 'cancelled');

@@ -1,3 +1,4 @@
+// test: serial (starts many gateway processes, or the real OpenClaw gateway: it runs alone)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';

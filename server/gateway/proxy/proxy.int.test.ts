@@ -1,3 +1,4 @@
+// test: serial (starts many gateway processes, or the real OpenClaw gateway: it runs alone)
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -316,8 +317,8 @@ describe(
     let proxy: Awaited<ReturnType<typeof startProxy>>;
     const logs: string[] = [];
     before(async () => {
-      gateway = await startGateway('real');
-      await ready(gateway.port);
+      // Waits until it accepts connect, and says what it printed if it never does.
+      gateway = await startGatewayProcess('real', { token: TOKEN });
       proxy = await startProxy({ real: { claw: claw('real', gateway.port), token: TOKEN } }, logs);
     });
     after(async () => {
