@@ -5,18 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createTestDatabase, testDrivers, type TestDatabase } from '../tests/fixtures/db';
-import { freePort, isPortOpen, runTs, waitFor, type TsProcess } from '../tests/fixtures/processes';
-
-/** A run of `size` consecutive ports nobody listens on (gateways bind them on 127.0.0.1). */
-async function freePortRange(size: number): Promise<[number, number]> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const start = 30_000 + Math.floor(Math.random() * 20_000);
-    const ports = Array.from({ length: size }, (_, i) => start + i);
-    const open = await Promise.all(ports.map((p) => isPortOpen(p)));
-    if (!open.some(Boolean)) return [start, start + size - 1];
-  }
-  throw new Error('no free port range');
-}
+import {
+  freePort,
+  freePortRange,
+  isPortOpen,
+  runTs,
+  waitFor,
+  type TsProcess,
+} from '../tests/fixtures/processes';
 
 /**
  * The typed client against real processes: the custom Next server (worker on, no dev Mini) and a
