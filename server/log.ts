@@ -9,6 +9,16 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/**
+ * The last guard for what callers cannot vet, such as a driver's error message: the password of a
+ * URL (`postgres://user:secret@host`) and `password=…` pairs never reach a log line.
+ */
+export function redactCredentials(line: string): string {
+  return line
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@"]+@/gi, '$1***@')
+    .replace(/(password=)[^\s&;"]+/gi, '$1***');
+}
+
 const levels = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 export type LogLevel = keyof typeof levels;
 
@@ -19,7 +29,9 @@ export function createLogger(
 ): Logger {
   const at = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
     if (levels[lvl] < levels[level]) return;
-    write(JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
+    write(
+      redactCredentials(JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...base, ...fields })),
+    );
   };
   return {
     debug: at('debug'),

@@ -226,7 +226,8 @@ for (const driver of testDrivers()) {
       assert.ok(id, text);
       const logged = logLines.filter((l) => l.includes(id));
       assert.equal(logged.length, 1, logLines.join('\n'));
-      assert.match(logged[0]!, /hunter2/, 'the details are in the log, under the request id');
+      assert.match(logged[0]!, /db-host:5432/, 'the details are in the log, under the request id');
+      assert.doesNotMatch(logged[0]!, /hunter2/, 'but never a password');
 
       // A context that cannot be built: the database is unreachable.
       const unreachable = new Proxy(rt.database.db, {
