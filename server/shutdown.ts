@@ -42,9 +42,8 @@ export async function runShutdownPhase(
   timeoutMs: number,
   report: (name: string, error: string) => void,
 ): Promise<void> {
-  const r = registry();
-  r.stopping = true;
-  const hooks = r.hooks.filter((h) => h.phase === phase);
+  beginShutdown();
+  const hooks = registry().hooks.filter((h) => h.phase === phase);
   await Promise.all(
     hooks.map(async (h) => {
       let timer: NodeJS.Timeout | undefined;

@@ -8,14 +8,14 @@ import { text } from '../validation';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import type { SessionUser } from './session';
 
+/** Emails are stored and compared trimmed and lowercased; the domain functions apply it themselves. */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const Email = z
   .string()
   .trim()
   .max(254, 'must be at most 254 characters')
   .pipe(z.email('must be an email address'))
-  .transform((e) => e.toLowerCase());
-/** Emails are compared lowercased (the column holds only lowercase). */
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+  .transform(normalizeEmail);
 export const Password = z
   .string()
   .min(8, 'must be at least 8 characters')

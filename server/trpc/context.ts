@@ -42,8 +42,10 @@ export async function createTRPCContext(opts: {
   headers: Headers;
   resHeaders?: Headers;
   requestId?: string;
+  /** Defaults to the process-wide runtime (tests pass their own). */
+  runtime?: Runtime;
 }): Promise<ContextInner> {
-  const runtime = await getRuntime();
+  const runtime = opts.runtime ?? (await getRuntime());
   const auth = await authenticateCookieHeader(runtime.database.db, opts.headers.get('cookie'));
   return createContextInner({
     runtime,

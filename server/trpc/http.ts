@@ -2,10 +2,9 @@ import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createLogger, type Logger } from '../log';
 import type { Runtime } from '../runtime';
-import { createContextInner, createTRPCContext, newRequestId, type Context } from './context';
+import { createTRPCContext, newRequestId, type Context } from './context';
 import { internalMessage, internalRequestId } from './init';
 import { appRouter } from './routers/_app';
-import { authenticateCookieHeader } from '../auth/session';
 
 /** Request bodies above this are refused with 413 before tRPC reads them. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -68,16 +67,11 @@ export async function handleTrpcRequest(
     async createContext({ resHeaders }): Promise<Context> {
       const requestId = newRequestId();
       try {
-        if (!opts.runtime)
-          return await createTRPCContext({ headers: bounded.headers, resHeaders, requestId });
-        const auth = await authenticateCookieHeader(opts.runtime.database.db, bounded.headers.get('cookie'));
-        return await createContextInner({
-          runtime: opts.runtime,
-          user: auth?.user ?? null,
-          session: auth?.session ?? null,
+        return await createTRPCContext({
           headers: bounded.headers,
           resHeaders,
           requestId,
+          runtime: opts.runtime,
         });
       } catch (cause) {
         // No database, no runtime: only a request id to the caller; onError logs the cause.
