@@ -1,6 +1,38 @@
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
 
 /** The schema, as Kysely sees it. Migrations in db/migrations are the source of truth. */
+
+/**
+ * Closed sets the schema holds, typed here so rows need no casts. What each value means lives with
+ * the lifecycle that moves it (events/claw.ts, events/mini.ts).
+ */
+export const CLAW_STATUSES = [
+  'requested',
+  'provisioning',
+  'active',
+  'failed',
+  'deleting',
+  'deleted',
+] as const;
+export type ClawStatus = (typeof CLAW_STATUSES)[number];
+/** The provisioning worker's steps that talk to the outside world and may fail (recorded in events). */
+export const PROVISIONING_STEPS = [
+  'allocate',
+  'start_agent',
+  'create_bucket',
+  'wait_ready',
+  'stop_agent',
+  'delete_bucket',
+] as const;
+export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
+export const DEPLOYMENT_TARGETS = ['mac-mini', 'cloudflare'] as const;
+export type DeploymentTarget = (typeof DEPLOYMENT_TARGETS)[number];
+export const MINI_STATUSES = ['online', 'offline', 'removed'] as const;
+export type MiniStatus = (typeof MINI_STATUSES)[number];
+export const ROLES = ['owner', 'admin', 'member'] as const;
+export type Role = (typeof ROLES)[number];
+/** Who caused an event: a user, or a component of the system (the events table CHECKs the shape). */
+export type Actor = `user:${string}` | `system:${string}`;
 export interface Database {
   organizations: OrganizationsTable;
   events: EventsTable;
@@ -29,7 +61,7 @@ export interface EventsTable {
   event_id: string;
   data: JSONColumnType<Record<string, unknown>>;
   schema_version: Generated<number>;
-  actor: string;
+  actor: Actor;
   correlation_id: string;
   causation_id: string | null;
   created_at: ColumnType<Date, Date | string, never>;
@@ -41,8 +73,8 @@ export interface ClawsTable {
   org_id: string;
   slug: string;
   name: string;
-  status: string;
-  target: string;
+  status: ClawStatus;
+  target: DeploymentTarget;
   mini_id: string | null;
   mini_port: number | null;
   tunnel_hostname: string | null;
@@ -55,7 +87,7 @@ export interface ClawsTable {
   agent_running: boolean;
   paired_device_id: string | null;
   attempts: number;
-  failed_step: string | null;
+  failed_step: ProvisioningStep | null;
   retry_at: Date | null;
   warmup_ms: number | null;
   work_pending: boolean;
@@ -71,7 +103,7 @@ export interface MacMinisTable {
   port_range_end: number;
   capacity: number;
   allocated: number;
-  status: string;
+  status: MiniStatus;
   cordoned: boolean;
   last_seen_at: Date | null;
   last_error: string | null;
@@ -119,8 +151,6 @@ export interface SessionsTable {
   expires_at: Date;
   revoked_at: Date | null;
 }
-
-export type Role = 'owner' | 'admin' | 'member';
 
 export interface MembershipsTable {
   org_id: string;

@@ -1,191 +1,119 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/types';
-import { allocationDelta, evolveClaw, type ClawState, type Envelope } from '../projections/claws';
-import { evolveMini, type MiniState } from '../projections/minis';
-import { clawToRow, miniToRow, rowToClaw, rowToMini } from '../projections/rows';
-import {
-  isClawEvent,
-  isMiniEvent,
-  parseEvent,
-  streamCategory,
-  streamEntityId,
-  type ClawEvent,
-  type DomainEvent,
-  type MiniEvent,
-} from './catalog';
 import { ConcurrencyError, classifyAppendError } from './errors';
-import type { EventMetadata, ExpectedVersion, RecordedEvent } from './types';
+import type { AnyEventProjection, InlineProjection, ProjectionWrite, StreamProjection } from './projection';
+import type { Envelope, Event, EventMetadata, ExpectedVersion, RecordedEvent } from './types';
 
-export type ProjectedState = ClawState | MiniState;
+export interface AppendOptions<S> {
+  /** The version the stream must be at (0: a new stream), or 'any'. */
+  expected: ExpectedVersion;
+  meta: EventMetadata;
+  /**
+   * The stream's state when the caller already has it (commands decide on it), which saves the
+   * read; a stale one fails like any concurrent writer would.
+   */
+  known?: S | null;
+}
 
-export interface AppendResult<S extends ProjectedState = ProjectedState> {
+export interface AppendResult<E extends Event, S> {
   streamId: string;
   nextVersion: number;
-  /** The stream's read-model state after the append (what the projection row now holds). */
+  /** The stream's state after the append: what its projection row now holds. */
   state: S;
-  events: RecordedEvent[];
+  events: RecordedEvent<E>[];
   lastPosition: number;
 }
 
-/** Reads the projected state of a stream: its `claws` or `mac_minis` row. */
-export async function loadProjectedState(
-  db: Kysely<Database>,
-  streamId: string,
-): Promise<ProjectedState | null> {
-  const id = streamEntityId(streamId);
-  if (streamCategory(streamId) === 'claw') {
-    const row = await db.selectFrom('claws').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? rowToClaw(row) : null;
-  }
-  const row = await db.selectFrom('mac_minis').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? rowToMini(row) : null;
-}
-
 /**
- * Appends events to one stream and applies the inline projections, in ONE statement: the events
+ * Appends events to one stream and applies the inline projections in ONE statement: the events
  * insert (its unique (stream, version) key refuses a version taken by a concurrent writer), the
- * write of the stream's projection row computed by the pure evolve function (guarded by the
- * version it was computed from, which also refuses an expected version ahead of the stream), and
- * the claw's effect on its Mini's allocated count. Either all of it commits or none of it does.
- *
- * `known` is the stream's state when the caller already has it (commands decide on it), which saves
- * the read; a stale `known` fails like any concurrent writer would.
+ * target projection's row write (guarded by the version it was evolved from), and the write of
+ * every event projection that handles one of the events. Either all of it commits or none of it.
  */
-export async function appendToStream(
+export async function appendToStream<E extends Event, S extends { version: number }>(
   db: Kysely<Database>,
-  streamId: string,
-  expected: ExpectedVersion,
-  input: readonly DomainEvent[],
-  meta: EventMetadata,
-  known?: ProjectedState | null,
-): Promise<AppendResult> {
+  registry: readonly InlineProjection[],
+  target: StreamProjection<E, S>,
+  id: string,
+  input: readonly E[],
+  options: AppendOptions<S>,
+): Promise<AppendResult<E, S>> {
   if (input.length === 0) throw new Error('append needs at least one event');
-  const events = input.map(parseEvent);
-  const category = streamCategory(streamId);
-  for (const e of events) {
-    const fits = category === 'claw' ? isClawEvent(e) : isMiniEvent(e);
-    if (!fits) throw new Error(`${e.type} does not belong on stream ${streamId}`);
-  }
-  const prior = known !== undefined ? known : await loadProjectedState(db, streamId);
+  const streamId = target.stream.streamId(id);
+  const events = input.map((e) => target.stream.parse(e));
+  const { expected, meta } = options;
+  const prior = options.known !== undefined ? options.known : await target.load(db, id);
   const current = prior?.version ?? 0;
   if (expected !== 'any' && expected !== current) throw new ConcurrencyError(streamId, expected, current);
 
   const createdAt = new Date();
-  const envelopes = events.map((e, i) => ({ ...e, streamVersion: current + i + 1, createdAt }));
-  const eventIds = events.map(() => randomUUID());
-
-  let projection: RawBuilder<unknown>;
-  let state: ProjectedState;
-  const allocation: { miniId: string; delta: number }[] = [];
-  if (category === 'claw') {
-    let s = prior as ClawState | null;
-    for (const e of envelopes as Envelope<ClawEvent>[]) {
-      s = evolveClaw(s, e);
-      const d = allocationDelta(e);
-      if (d) allocation.push(d);
-    }
-    state = s as ClawState;
-    projection = writeRow('claws', prior ? clawToRow(prior as ClawState) : null, clawToRow(state), current);
-  } else {
-    let s = prior as MiniState | null;
-    for (const e of envelopes as Envelope<MiniEvent>[]) s = evolveMini(s, e);
-    state = s as MiniState;
-    // `allocated` is moved by claw events (relative updates), never by the Mini's own stream.
-    const { allocated: _a, ...before } = prior ? miniToRow(prior as MiniState) : { allocated: 0 };
-    const { allocated: _b, ...after } = miniToRow(state);
-    projection = writeRow('mac_minis', prior ? before : null, after, current);
-  }
+  const envelopes: Envelope<E>[] = events.map((e, i) => ({
+    ...e,
+    streamVersion: current + i + 1,
+    createdAt,
+  }));
+  const eventIds = envelopes.map(() => randomUUID());
+  let state = prior;
+  for (const e of envelopes) state = target.evolve(state, e);
+  const writes = [target.write(prior, state!), ...eventWrites(registry, envelopes)];
 
   const eventRows = envelopes.map(
     (e, i) =>
       sql`(${streamId}, ${e.streamVersion}::int, ${e.type}, ${eventIds[i]}::uuid, ${JSON.stringify(e.data)}::jsonb,
            ${meta.actor}, ${meta.correlationId}::uuid, ${meta.causationId ?? null}::uuid, ${createdAt}::timestamptz)`,
   );
-  const net = netAllocation(allocation);
-  const allocationCte = net.length
-    ? sql`, alloc AS (
-        UPDATE mac_minis m SET allocated = m.allocated + d.delta
-        FROM (VALUES ${sql.join(net.map((a) => sql`(${a.miniId}::uuid, ${a.delta}::int)`))}) AS d(id, delta)
-        WHERE m.id = d.id AND EXISTS (SELECT 1 FROM ev)
-        RETURNING 1)`
-    : sql``;
-  const allocationCheck = net.length
-    ? sql`AND claws_assert((SELECT count(*) FROM alloc) = ${net.length}, ${`unknown Mini in allocation on ${streamId}`})`
-    : sql``;
-
-  const statement = sql<{ global_position: number; transaction_id: string; stream_version: number }>`
+  // The writes reference `ev` only through their row-count checks; PostgreSQL runs every
+  // data-modifying CTE exactly once, in the same snapshot, whether or not it is read.
+  const ctes = writes.map((w, i) => sql`, ${sql.ref(`p${i}`)} AS (${w.sql})`);
+  const checks = writes.map(
+    (w, i) => sql`claws_assert((SELECT count(*) FROM ${sql.ref(`p${i}`)}) = ${w.rows}, ${w.mismatch})`,
+  );
+  const statement = sql<{ global_position: number; transaction_id: string }>`
     WITH ev AS (
       INSERT INTO events (stream_id, stream_version, event_type, event_id, data, actor, correlation_id, causation_id, created_at)
       VALUES ${sql.join(eventRows)}
       RETURNING global_position, transaction_id::text AS transaction_id, stream_version
-    ), proj AS (${projection})
-    ${allocationCte}
-    SELECT ev.global_position, ev.transaction_id, ev.stream_version
-    FROM ev
-    WHERE claws_assert((SELECT count(*) FROM proj) = 1, ${`projection of ${streamId} is not at version ${current}`})
-    ${allocationCheck}
+    ) ${sql.join(ctes, sql``)}
+    SELECT ev.global_position, ev.transaction_id FROM ev
+    WHERE ${sql.join(checks, sql` AND `)}
     ORDER BY ev.stream_version`;
 
-  let rows: { global_position: number; transaction_id: string; stream_version: number }[];
+  let rows: { global_position: number; transaction_id: string }[];
   try {
     rows = (await statement.execute(db)).rows;
   } catch (err) {
-    throw classifyAppendError(err, streamId, expected);
+    throw classifyAppendError(err, streamId, expected, registry);
   }
   if (rows.length !== events.length) throw new ConcurrencyError(streamId, expected, null);
-
-  const recorded = envelopes.map((e, i): RecordedEvent => {
-    const row = rows[i]!;
-    return {
-      ...e,
-      globalPosition: Number(row.global_position),
-      transactionId: row.transaction_id,
-      eventId: eventIds[i]!,
-      streamId,
-      actor: meta.actor,
-      correlationId: meta.correlationId,
-      causationId: meta.causationId ?? null,
-    } as RecordedEvent;
-  });
+  const recorded = envelopes.map((e, i): RecordedEvent<E> => ({
+    ...e,
+    globalPosition: Number(rows[i]!.global_position),
+    transactionId: rows[i]!.transaction_id,
+    eventId: eventIds[i]!,
+    streamId,
+    actor: meta.actor,
+    correlationId: meta.correlationId,
+    causationId: meta.causationId ?? null,
+  }));
   return {
     streamId,
     nextVersion: current + events.length,
-    state,
+    state: state!,
     events: recorded,
     lastPosition: recorded[recorded.length - 1]!.globalPosition,
   };
 }
 
-function netAllocation(deltas: { miniId: string; delta: number }[]) {
-  const byMini = new Map<string, number>();
-  for (const d of deltas) byMini.set(d.miniId, (byMini.get(d.miniId) ?? 0) + d.delta);
-  return [...byMini].filter(([, delta]) => delta !== 0).map(([miniId, delta]) => ({ miniId, delta }));
-}
-
-/**
- * The projection write: an INSERT for a new stream, else an UPDATE of only the columns the events
- * changed, guarded by the version the new row was computed from (so it can only apply on top of it).
- */
-function writeRow(
-  table: 'claws' | 'mac_minis',
-  before: Record<string, unknown> | null,
-  after: Record<string, unknown>,
-  fromVersion: number,
-): RawBuilder<unknown> {
-  if (!before) {
-    const columns = Object.keys(after);
-    return sql`
-      INSERT INTO ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
-      VALUES (${sql.join(columns.map((c) => sql`${after[c]}`))})
-      RETURNING 1`;
+function eventWrites(registry: readonly InlineProjection[], events: readonly Envelope[]): ProjectionWrite[] {
+  const writes: ProjectionWrite[] = [];
+  for (const p of registry) {
+    if (p.kind !== 'events') continue;
+    const handled = events.filter((e) => handles(p, e));
+    const w = handled.length ? p.write(handled) : null;
+    if (w) writes.push(w);
   }
-  const changed = Object.keys(after).filter((c) => !sameValue(before[c], after[c]));
-  return sql`
-    UPDATE ${sql.table(table)} SET ${sql.join(changed.map((c) => sql`${sql.ref(c)} = ${after[c]}`))}
-    WHERE id = ${after.id} AND version = ${fromVersion}
-    RETURNING 1`;
+  return writes;
 }
 
-const sameValue = (a: unknown, b: unknown) =>
-  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+const handles = (p: AnyEventProjection, e: Event) => p.eventTypes.includes(e.type);

@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, EventRow } from '../db/types';
-import type { DomainEvent } from './catalog';
 import type { Actor, RecordedEvent } from './types';
 
 export function toRecorded(row: EventRow): RecordedEvent {
@@ -16,7 +15,7 @@ export function toRecorded(row: EventRow): RecordedEvent {
     correlationId: row.correlation_id,
     causationId: row.causation_id,
     createdAt: row.created_at,
-  } as RecordedEvent<DomainEvent>;
+  };
 }
 
 const eventColumns = [
@@ -48,6 +47,21 @@ export async function readStream(
   if (range.toVersion !== undefined) q = q.where('stream_version', '<=', range.toVersion);
   const rows = await q.orderBy('stream_version').execute();
   return rows.map(toRecorded);
+}
+
+/** The id and correlation of a stream's newest event (what the next event it causes continues). */
+export async function lastEventOf(
+  db: Kysely<Database>,
+  streamId: string,
+): Promise<{ eventId: string; correlationId: string } | null> {
+  const row = await db
+    .selectFrom('events')
+    .select(['event_id', 'correlation_id'])
+    .where('stream_id', '=', streamId)
+    .orderBy('stream_version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { eventId: row.event_id, correlationId: row.correlation_id } : null;
 }
 
 /**

@@ -4,14 +4,19 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { createTestDatabase, testDrivers, type TestDatabase } from '../tests/fixtures/db';
 import { meta } from '../tests/fixtures/ids';
-import { clawAt } from '../projections/claw-at';
-import { clawStream, InvalidEventError, miniStream, type DomainEvent } from './catalog';
+import { inlineProjections } from '../projections';
+import { clawsProjection } from '../projections/claws';
+import { minisProjection } from '../projections/minis';
+import { clawStream, type ClawEvent } from './claw';
+import type { MiniEvent } from './mini';
+import { InvalidEventError } from './stream';
 import { ConcurrencyError, ProjectionConflictError } from './errors';
 import { appendToStream } from './append';
 import { readAll, START } from './read';
-import { EventStore, type Appended } from './store';
+import { createEventStore } from '../server/runtime';
+import type { Appended, EventStore } from './store';
 
-const requested = (clawId: string, orgId = randomUUID()): DomainEvent => ({
+const requested = (clawId: string, orgId = randomUUID()): ClawEvent => ({
   type: 'ClawRequested',
   data: {
     clawId,
@@ -23,7 +28,7 @@ const requested = (clawId: string, orgId = randomUUID()): DomainEvent => ({
     tokenFingerprint: 'fp_0123456789',
   },
 });
-const registered = (miniId: string, capacity = 2): DomainEvent => ({
+const registered = (miniId: string, capacity = 2): MiniEvent => ({
   type: 'MiniRegistered',
   data: {
     miniId,
@@ -43,7 +48,7 @@ for (const driver of testDrivers()) {
     let store: EventStore;
     before(async () => {
       database = await createTestDatabase(driver);
-      store = new EventStore(database);
+      store = createEventStore(database);
     });
     after(async () => {
       await store.close();
@@ -53,9 +58,9 @@ for (const driver of testDrivers()) {
     it('appends, assigns versions and positions, records metadata, and projects inline', async () => {
       const clawId = randomUUID();
       const m = meta('user:alice');
-      const r = await store.append(clawStream(clawId), 0, [requested(clawId)], m);
+      const r = await store.append(clawsProjection, clawId, [requested(clawId)], { expected: 0, meta: m });
       assert.equal(r.nextVersion, 1);
-      const events = await store.readStream(clawStream(clawId));
+      const events = await store.readStream(clawStream, clawId);
       assert.equal(events.length, 1);
       const [e] = events;
       assert.equal(e!.type, 'ClawRequested');
@@ -78,49 +83,49 @@ for (const driver of testDrivers()) {
 
     it('rejects a wrong expected version with a typed error and writes nothing', async () => {
       const clawId = randomUUID();
-      await store.append(clawStream(clawId), 0, [requested(clawId)], meta());
+      await store.append(clawsProjection, clawId, [requested(clawId)], { expected: 0, meta: meta() });
       for (const expected of [0, 2, 5]) {
         await assert.rejects(
           store.append(
-            clawStream(clawId),
-            expected,
+            clawsProjection,
+            clawId,
             [{ type: 'ClawDeletionRequested', data: { requestedBy: 'u' } }],
-            meta(),
+            { expected: expected, meta: meta() },
           ),
           (err) => err instanceof ConcurrencyError && err.expected === expected,
         );
       }
       // A stale `known` state also loses cleanly.
-      const stale = await store.loadClaw(clawId);
+      const stale = await store.load(clawsProjection, clawId);
       await store.append(
-        clawStream(clawId),
-        1,
+        clawsProjection,
+        clawId,
         [{ type: 'ClawDeletionRequested', data: { requestedBy: 'u' } }],
-        meta(),
+        { expected: 1, meta: meta() },
       );
       await assert.rejects(
         appendToStream(
           database.db,
-          clawStream(clawId),
-          1,
+          inlineProjections,
+          clawsProjection,
+          clawId,
           [{ type: 'ClawDeleted', data: {} }],
-          meta(),
-          stale,
+          { expected: 1, known: stale, meta: meta() },
         ),
         ConcurrencyError,
       );
-      assert.equal((await store.readStream(clawStream(clawId))).length, 2);
-      assert.equal((await store.loadClaw(clawId))!.status, 'deleting');
+      assert.equal((await store.readStream(clawStream, clawId)).length, 2);
+      assert.equal((await store.load(clawsProjection, clawId))!.status, 'deleting');
     });
 
     it("appends at the end with 'any'", async () => {
       const clawId = randomUUID();
-      await store.append(clawStream(clawId), 'any', [requested(clawId)], meta());
+      await store.append(clawsProjection, clawId, [requested(clawId)], { expected: 'any', meta: meta() });
       const r = await store.append(
-        clawStream(clawId),
-        'any',
+        clawsProjection,
+        clawId,
         [{ type: 'ClawDeletionRequested', data: { requestedBy: 'u' } }],
-        meta(),
+        { expected: 'any', meta: meta() },
       );
       assert.equal(r.nextVersion, 2);
     });
@@ -132,108 +137,136 @@ for (const driver of testDrivers()) {
         data: { clawId: 'not-a-uuid', orgId: randomUUID(), slug: '', name: 'x' },
       };
       await assert.rejects(
-        store.append(clawStream(clawId), 0, [bad as unknown as DomainEvent], meta()),
+        store.append(clawsProjection, clawId, [bad as unknown as ClawEvent], { expected: 0, meta: meta() }),
         (err: unknown) =>
           err instanceof InvalidEventError &&
           /Invalid ClawRequested event: clawId: Invalid UUID/.test(err.message) &&
           /slug/.test(err.message),
       );
       await assert.rejects(
-        store.append(clawStream(clawId), 0, [{ type: 'Nope', data: {} } as unknown as DomainEvent], meta()),
+        store.append(clawsProjection, clawId, [{ type: 'Nope', data: {} } as unknown as ClawEvent], {
+          expected: 0,
+          meta: meta(),
+        }),
         InvalidEventError,
       );
       await assert.rejects(
-        store.append(clawStream(clawId), 0, [registered(randomUUID())], meta()),
-        /does not belong on stream/,
+        store.append(clawsProjection, clawId, [registered(randomUUID()) as unknown as ClawEvent], {
+          expected: 0,
+          meta: meta(),
+        }),
+        /MiniRegistered does not belong on claw streams/,
       );
-      assert.deepEqual(await store.readStream(clawStream(clawId)), []);
+      assert.deepEqual(await store.readStream(clawStream, clawId), []);
     });
 
     it('rejects events out of lifecycle order before writing', async () => {
       const clawId = randomUUID();
       await assert.rejects(
-        store.append(clawStream(clawId), 0, [{ type: 'ClawDeleted', data: {} }], meta()),
+        store.append(clawsProjection, clawId, [{ type: 'ClawDeleted', data: {} }], {
+          expected: 0,
+          meta: meta(),
+        }),
         /before ClawRequested/,
       );
-      assert.deepEqual(await store.readStream(clawStream(clawId)), []);
+      assert.deepEqual(await store.readStream(clawStream, clawId), []);
     });
 
     it('refuses UPDATE, DELETE and TRUNCATE on the events table', async () => {
       const clawId = randomUUID();
-      await store.append(clawStream(clawId), 0, [requested(clawId)], meta());
+      await store.append(clawsProjection, clawId, [requested(clawId)], { expected: 0, meta: meta() });
       await assert.rejects(
-        sql`UPDATE events SET event_type = 'X' WHERE stream_id = ${clawStream(clawId)}`.execute(database.db),
+        sql`UPDATE events SET event_type = 'X' WHERE stream_id = ${clawStream.streamId(clawId)}`.execute(
+          database.db,
+        ),
         /immutable: UPDATE refused/,
       );
       await assert.rejects(
-        sql`DELETE FROM events WHERE stream_id = ${clawStream(clawId)}`.execute(database.db),
+        sql`DELETE FROM events WHERE stream_id = ${clawStream.streamId(clawId)}`.execute(database.db),
         /immutable: DELETE refused/,
       );
       await assert.rejects(sql`TRUNCATE events`.execute(database.db), /immutable: TRUNCATE refused/);
-      assert.equal((await store.readStream(clawStream(clawId)))[0]!.type, 'ClawRequested');
+      assert.equal((await store.readStream(clawStream, clawId))[0]!.type, 'ClawRequested');
     });
 
     it("keeps a Mini's allocated count and refuses going over capacity or sharing a port", async () => {
       const miniId = randomUUID();
-      await store.append(miniStream(miniId), 0, [registered(miniId, 2)], meta());
-      const alloc = (clawId: string, port: number): DomainEvent => ({
+      await store.append(minisProjection, miniId, [registered(miniId, 2)], { expected: 0, meta: meta() });
+      const alloc = (clawId: string, port: number): ClawEvent => ({
         type: 'MiniAllocated',
         data: { miniId, port, tunnelHostname: `claw-${clawId}.claws.test` },
       });
       const claws = [randomUUID(), randomUUID(), randomUUID()];
-      for (const c of claws) await store.append(clawStream(c), 0, [requested(c)], meta());
-      await store.append(clawStream(claws[0]!), 1, [alloc(claws[0]!, 20000)], meta());
+      for (const c of claws)
+        await store.append(clawsProjection, c, [requested(c)], { expected: 0, meta: meta() });
+      await store.append(clawsProjection, claws[0]!, [alloc(claws[0]!, 20000)], {
+        expected: 1,
+        meta: meta(),
+      });
       await assert.rejects(
-        store.append(clawStream(claws[1]!), 1, [alloc(claws[1]!, 20000)], meta()),
+        store.append(clawsProjection, claws[1]!, [alloc(claws[1]!, 20000)], { expected: 1, meta: meta() }),
         (e) => e instanceof ProjectionConflictError && e.conflict === 'port_taken',
       );
-      await store.append(clawStream(claws[1]!), 1, [alloc(claws[1]!, 20001)], meta());
+      await store.append(clawsProjection, claws[1]!, [alloc(claws[1]!, 20001)], {
+        expected: 1,
+        meta: meta(),
+      });
       await assert.rejects(
-        store.append(clawStream(claws[2]!), 1, [alloc(claws[2]!, 20002)], meta()),
+        store.append(clawsProjection, claws[2]!, [alloc(claws[2]!, 20002)], { expected: 1, meta: meta() }),
         (e) => e instanceof ProjectionConflictError && e.conflict === 'capacity_exceeded',
       );
-      assert.equal((await store.loadMini(miniId))!.allocated, 2);
-      assert.equal((await store.readStream(clawStream(claws[2]!))).length, 1);
+      assert.equal((await store.load(minisProjection, miniId))!.allocated, 2);
+      assert.equal((await store.readStream(clawStream, claws[2]!)).length, 1);
       await store.append(
-        clawStream(claws[0]!),
-        2,
+        clawsProjection,
+        claws[0]!,
         [
           { type: 'ClawDeletionRequested', data: { requestedBy: 'u' } },
           { type: 'AllocationReleased', data: { miniId, port: 20000 } },
         ],
-        meta(),
+        { expected: 2, meta: meta() },
       );
-      assert.equal((await store.loadMini(miniId))!.allocated, 1);
-      const c0 = (await store.loadClaw(claws[0]!))!;
+      assert.equal((await store.load(minisProjection, miniId))!.allocated, 1);
+      const c0 = (await store.load(clawsProjection, claws[0]!))!;
       assert.equal(c0.miniPort, null);
       // The released port can be taken again.
-      await store.append(clawStream(claws[2]!), 1, [alloc(claws[2]!, 20000)], meta());
+      await store.append(clawsProjection, claws[2]!, [alloc(claws[2]!, 20000)], {
+        expected: 1,
+        meta: meta(),
+      });
     });
 
     it('folds a stream to any version with the same evolve (clawAt)', async () => {
       const clawId = randomUUID();
-      await store.append(clawStream(clawId), 0, [requested(clawId)], meta());
+      await store.append(clawsProjection, clawId, [requested(clawId)], { expected: 0, meta: meta() });
       await store.append(
-        clawStream(clawId),
-        1,
+        clawsProjection,
+        clawId,
         [{ type: 'ClawDeletionRequested', data: { requestedBy: 'u' } }],
-        meta(),
+        { expected: 1, meta: meta() },
       );
-      await store.append(clawStream(clawId), 2, [{ type: 'ClawDeleted', data: {} }], meta());
-      assert.equal((await clawAt(store, clawId, 1))!.status, 'requested');
-      assert.equal((await clawAt(store, clawId, 2))!.status, 'deleting');
-      assert.deepEqual(await clawAt(store, clawId, 3), await store.loadClaw(clawId));
+      await store.append(clawsProjection, clawId, [{ type: 'ClawDeleted', data: {} }], {
+        expected: 2,
+        meta: meta(),
+      });
+      assert.equal((await store.stateAt(clawsProjection, clawId, 1))!.status, 'requested');
+      assert.equal((await store.stateAt(clawsProjection, clawId, 2))!.status, 'deleting');
+      assert.deepEqual(
+        await store.stateAt(clawsProjection, clawId, 3),
+        await store.load(clawsProjection, clawId),
+      );
     });
 
     it('reads the global log in order in pages, and signals appends after commit', async () => {
       const seen: Appended[] = [];
       const off = store.onAppended((a) => a && seen.push(a));
       const ids = [randomUUID(), randomUUID(), randomUUID()];
-      for (const id of ids) await store.append(clawStream(id), 0, [requested(id)], meta());
+      for (const id of ids)
+        await store.append(clawsProjection, id, [requested(id)], { expected: 0, meta: meta() });
       off();
       assert.deepEqual(
         seen.map((s) => s.streamId),
-        ids.map(clawStream),
+        ids.map((id) => clawStream.streamId(id)),
       );
       let checkpoint = START;
       const all = [];
@@ -248,23 +281,29 @@ for (const driver of testDrivers()) {
         positions,
         [...positions].sort((a, b) => a - b),
       );
-      const mine = all.filter((e) => ids.some((id) => e.streamId === clawStream(id))).map((e) => e.streamId);
-      assert.deepEqual(mine, ids.map(clawStream));
+      const mine = all
+        .filter((e) => ids.some((id) => e.streamId === clawStream.streamId(id)))
+        .map((e) => e.streamId);
+      assert.deepEqual(
+        mine,
+        ids.map((id) => clawStream.streamId(id)),
+      );
     });
 
     if (driver === 'pg') {
       it('lets exactly one of many concurrent writers win a version (real concurrent connections)', async () => {
         const clawId = randomUUID();
-        await store.append(clawStream(clawId), 0, [requested(clawId)], meta());
+        await store.append(clawsProjection, clawId, [requested(clawId)], { expected: 0, meta: meta() });
         const writers = 16;
         const results = await Promise.allSettled(
           Array.from({ length: writers }, () =>
             appendToStream(
               database.db,
-              clawStream(clawId),
-              1,
+              inlineProjections,
+              clawsProjection,
+              clawId,
               [{ type: 'ClawDeletionRequested', data: { requestedBy: 'u' } }],
-              meta(),
+              { expected: 1, meta: meta() },
             ),
           ),
         );
@@ -273,12 +312,12 @@ for (const driver of testDrivers()) {
         assert.equal(won.length, 1);
         assert.equal(lost.length, writers - 1);
         for (const l of lost) assert.ok((l as PromiseRejectedResult).reason instanceof ConcurrencyError);
-        const events = await store.readStream(clawStream(clawId));
+        const events = await store.readStream(clawStream, clawId);
         assert.deepEqual(
           events.map((e) => e.streamVersion),
           [1, 2],
         );
-        assert.equal((await store.loadClaw(clawId))!.version, 2);
+        assert.equal((await store.load(clawsProjection, clawId))!.version, 2);
       });
 
       it('never lets a reader skip an event whose transaction commits late', async () => {
@@ -291,8 +330,14 @@ for (const driver of testDrivers()) {
         try {
           const idA = randomUUID();
           const idB = randomUUID();
-          const ra = await appendToStream(a, clawStream(idA), 0, [requested(idA)], meta());
-          const rb = await appendToStream(b, clawStream(idB), 0, [requested(idB)], meta());
+          const ra = await appendToStream(a, inlineProjections, clawsProjection, idA, [requested(idA)], {
+            expected: 0,
+            meta: meta(),
+          });
+          const rb = await appendToStream(b, inlineProjections, clawsProjection, idB, [requested(idB)], {
+            expected: 0,
+            meta: meta(),
+          });
           assert.ok(ra.lastPosition < rb.lastPosition, 'A took the earlier position');
           await b.commit().execute();
           // B is committed but A, positioned before it, is still open: the reader must not move past A.
@@ -300,14 +345,14 @@ for (const driver of testDrivers()) {
           assert.deepEqual(
             during.events
               .map((e) => e.streamId)
-              .filter((s) => s === clawStream(idA) || s === clawStream(idB)),
+              .filter((s) => s === clawStream.streamId(idA) || s === clawStream.streamId(idB)),
             [],
           );
           await a.commit().execute();
           const afterCommit = await readAll(database.db, during.checkpoint, 100);
           assert.deepEqual(
             afterCommit.events.map((e) => e.streamId),
-            [clawStream(idA), clawStream(idB)],
+            [clawStream.streamId(idA), clawStream.streamId(idB)],
           );
         } finally {
           await a
@@ -324,18 +369,21 @@ for (const driver of testDrivers()) {
       it('wakes a listener in another process-like connection through NOTIFY, after commit only', async () => {
         const { createDatabase } = await import('../db/client');
         const other = await createDatabase({ url: database.url });
-        const otherStore = new EventStore(other);
+        const otherStore = createEventStore(other);
         try {
           let woke = 0;
           const off = otherStore.onAppended(() => woke++);
           await new Promise((r) => setTimeout(r, 200)); // LISTEN is issued asynchronously
           const trx = await database.db.startTransaction().execute();
           const id = randomUUID();
-          await appendToStream(trx, clawStream(id), 0, [requested(id)], meta());
+          await appendToStream(trx, inlineProjections, clawsProjection, id, [requested(id)], {
+            expected: 0,
+            meta: meta(),
+          });
           await new Promise((r) => setTimeout(r, 100));
           assert.equal(woke, 0, 'no signal before commit');
           await trx.rollback().execute();
-          await store.append(clawStream(id), 0, [requested(id)], meta());
+          await store.append(clawsProjection, id, [requested(id)], { expected: 0, meta: meta() });
           const deadline = Date.now() + 5000;
           while (woke === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
           assert.ok(woke > 0, 'the other connection was notified');

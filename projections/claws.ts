@@ -1,171 +1,153 @@
-import type { ClawEvent, ProvisioningStep } from '../events/catalog';
+import type { Kysely, RawBuilder } from 'kysely';
+import type { ClawsTable, Database } from '../db/types';
+import { clawStream, evolveClaw, type ClawState } from '../events/claw';
+import { rowProjection } from '../events/row-projection';
 
-/** The claw read model, as the pure evolve function sees it. One `claws` row per claw. */
-export type ClawStatus = 'requested' | 'provisioning' | 'active' | 'failed' | 'deleting' | 'deleted';
-export const CLAW_STATUSES: readonly ClawStatus[] = [
-  'requested',
-  'provisioning',
-  'active',
-  'failed',
-  'deleting',
-  'deleted',
-];
+/**
+ * The `claws` read model: one row per claw holding its lifecycle state (events/claw.ts), kept
+ * inline by every claw event; then every query of it. Nothing else reads or writes the table.
+ */
 
-export interface ClawState {
-  id: string;
-  orgId: string;
-  slug: string;
-  name: string;
-  status: ClawStatus;
-  target: string;
-  miniId: string | null;
-  /** Set while the claw holds a port on its Mini; cleared by AllocationReleased. */
-  miniPort: number | null;
-  tunnelHostname: string | null;
-  bucket: string | null;
-  lastError: string | null;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-  activeAt: Date | null;
-  agentRunning: boolean;
-  pairedDeviceId: string | null;
-  /** Consecutive failures of the current step. */
-  attempts: number;
-  failedStep: ProvisioningStep | null;
-  retryAt: Date | null;
-  warmupMs: number | null;
-  /** True while the provisioning worker has something to do for this claw. */
-  workPending: boolean;
+type ClawRow = { [K in keyof ClawsTable]: ClawsTable[K] };
+
+export function clawToRow(s: ClawState): ClawRow {
+  return {
+    id: s.id,
+    org_id: s.orgId,
+    slug: s.slug,
+    name: s.name,
+    status: s.status,
+    target: s.target,
+    mini_id: s.miniId,
+    mini_port: s.miniPort,
+    tunnel_hostname: s.tunnelHostname,
+    bucket: s.bucket,
+    last_error: s.lastError,
+    version: s.version,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+    active_at: s.activeAt,
+    agent_running: s.agentRunning,
+    paired_device_id: s.pairedDeviceId,
+    attempts: s.attempts,
+    failed_step: s.failedStep,
+    retry_at: s.retryAt,
+    warmup_ms: s.warmupMs,
+    work_pending: s.workPending,
+  };
 }
 
-/** What evolve needs of a recorded event: its content, its version in the stream, and when it happened. */
-export type Envelope<E> = E & { streamVersion: number; createdAt: Date };
-
-export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>): ClawState {
-  if (event.type === 'ClawRequested') {
-    if (state) throw new Error(`Claw ${state.id} was already requested`);
-    const d = event.data;
-    return withDerived({
-      id: d.clawId,
-      orgId: d.orgId,
-      slug: d.slug,
-      name: d.name,
-      status: 'requested',
-      target: d.target,
-      miniId: null,
-      miniPort: null,
-      tunnelHostname: null,
-      bucket: null,
-      lastError: null,
-      version: event.streamVersion,
-      createdAt: event.createdAt,
-      updatedAt: event.createdAt,
-      activeAt: null,
-      agentRunning: false,
-      pairedDeviceId: null,
-      attempts: 0,
-      failedStep: null,
-      retryAt: null,
-      warmupMs: null,
-      workPending: true,
-    });
-  }
-  if (!state) throw new Error(`${event.type} before ClawRequested`);
-  const s: ClawState = { ...state, version: event.streamVersion, updatedAt: event.createdAt };
-  // A step that succeeds ends any run of failures of the step before it.
-  const progressed = { attempts: 0, failedStep: null, retryAt: null };
-  // Cleaning up after a failure keeps saying why the claw failed.
-  const cleaned = s.status === 'failed' ? { attempts: 0, retryAt: null } : progressed;
-  switch (event.type) {
-    case 'MiniAllocated':
-      return withDerived({
-        ...s,
-        ...progressed,
-        status: 'provisioning',
-        miniId: event.data.miniId,
-        miniPort: event.data.port,
-        tunnelHostname: event.data.tunnelHostname,
-        lastError: null,
-      });
-    case 'AgentStarted':
-      return withDerived({ ...s, ...progressed, agentRunning: true });
-    case 'BucketCreated':
-      return withDerived({ ...s, ...progressed, bucket: event.data.bucket });
-    case 'GatewayPaired':
-      return withDerived({ ...s, pairedDeviceId: event.data.deviceId });
-    case 'ClawActive':
-      return withDerived({
-        ...s,
-        ...progressed,
-        status: 'active',
-        activeAt: event.createdAt,
-        warmupMs: event.data.warmupMs,
-        lastError: null,
-      });
-    case 'ProvisioningStepFailed':
-      return withDerived({
-        ...s,
-        attempts: event.data.attempt,
-        failedStep: event.data.step,
-        lastError: event.data.error,
-        retryAt: new Date(event.data.retryAt),
-      });
-    case 'ProvisioningFailed':
-      return withDerived({
-        ...s,
-        ...progressed,
-        status: 'failed',
-        failedStep: event.data.step,
-        lastError: event.data.error,
-      });
-    case 'ClawRetryRequested':
-      return withDerived({ ...s, ...progressed, status: 'requested', lastError: null });
-    case 'ClawDeletionRequested':
-      return withDerived({ ...s, ...progressed, status: 'deleting' });
-    case 'AgentStopped':
-      return withDerived({ ...s, ...cleaned, agentRunning: false, pairedDeviceId: null });
-    case 'BucketDeleted':
-      return withDerived({ ...s, ...cleaned, bucket: null });
-    case 'AllocationReleased':
-      return withDerived({ ...s, ...cleaned, miniPort: null });
-    case 'ClawDeleted':
-      return withDerived({ ...s, ...progressed, status: 'deleted' });
-  }
+export function rowToClaw(r: ClawRow): ClawState {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    slug: r.slug,
+    name: r.name,
+    status: r.status,
+    target: r.target,
+    miniId: r.mini_id,
+    miniPort: r.mini_port,
+    tunnelHostname: r.tunnel_hostname,
+    bucket: r.bucket,
+    lastError: r.last_error,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    activeAt: r.active_at,
+    agentRunning: r.agent_running,
+    pairedDeviceId: r.paired_device_id,
+    attempts: r.attempts,
+    failedStep: r.failed_step,
+    retryAt: r.retry_at,
+    warmupMs: r.warmup_ms,
+    workPending: r.work_pending,
+  };
 }
 
-/** Whether the worker still has a step to run: provisioning forward, compensating, or deleting. */
-export function hasPendingWork(s: Pick<ClawState, 'status' | 'agentRunning' | 'miniPort'>): boolean {
-  switch (s.status) {
-    case 'requested':
-    case 'provisioning':
-    case 'deleting':
-      return true;
-    case 'failed':
-      return s.agentRunning || s.miniPort !== null;
-    case 'active':
-    case 'deleted':
-      return false;
-  }
+export const clawsProjection = rowProjection({
+  name: 'claws',
+  stream: clawStream,
+  table: 'claws',
+  evolve: evolveClaw,
+  toRow: clawToRow,
+  fromRow: (row) => rowToClaw(row as ClawRow),
+  conflicts: {
+    // The allocator's safety net: a port on a Mini belongs to at most one claw that holds it.
+    claws_live_port: { conflict: 'port_taken', message: 'That port is already allocated on this Mini' },
+    claws_live_slug: {
+      conflict: 'slug_taken',
+      message: 'A claw with this slug already exists in the organization',
+    },
+  },
+});
+
+// ─── Queries ───────────────────────────────────────────────────────────────────────────────────
+
+type Db = Kysely<Database>;
+const live = (db: Db) => db.selectFrom('claws').selectAll().where('status', '<>', 'deleted');
+
+/** The organization's claw with this slug, unless it was deleted (slugs are unique among live claws). */
+export async function liveClawBySlug(db: Db, orgId: string, slug: string): Promise<ClawState | null> {
+  const row = await live(db).where('org_id', '=', orgId).where('slug', '=', slug).executeTakeFirst();
+  return row ? rowToClaw(row) : null;
 }
 
-function withDerived(s: ClawState): ClawState {
-  return { ...s, workPending: hasPendingWork(s) };
+/** The organization's live claws, newest first (every organization when `orgId` is null). */
+export async function liveClaws(db: Db, orgId: string | null): Promise<ClawState[]> {
+  let q = live(db);
+  if (orgId !== null) q = q.where('org_id', '=', orgId);
+  return (await q.orderBy('created_at', 'desc').execute()).map(rowToClaw);
 }
 
-/** Folds a stream's events into the claw they describe (or null for an empty stream). */
-export function foldClaw(
-  events: Iterable<Envelope<ClawEvent>>,
-  from: ClawState | null = null,
-): ClawState | null {
-  let state = from;
-  for (const e of events) state = evolveClaw(state, e);
-  return state;
+/** These claws of the organization, in any state (the live feed's changed claws). */
+export async function clawsOfOrg(db: Db, orgId: string, ids: readonly string[]): Promise<ClawState[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('claws')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', 'in', [...ids])
+    .execute();
+  return rows.map(rowToClaw);
 }
 
-/** The change a claw event makes to its Mini's allocated count. */
-export function allocationDelta(event: ClawEvent): { miniId: string; delta: 1 | -1 } | null {
-  if (event.type === 'MiniAllocated') return { miniId: event.data.miniId, delta: 1 };
-  if (event.type === 'AllocationReleased') return { miniId: event.data.miniId, delta: -1 };
-  return null;
+/** The ports claws hold on a Mini (the allocator's and a range change's view of it). */
+export async function portsInUse(db: Db, miniId: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('claws')
+    .select('mini_port')
+    .where('mini_id', '=', miniId)
+    .where('mini_port', 'is not', null)
+    .execute();
+  return rows.map((r) => r.mini_port!);
+}
+
+/** Every port held on every Mini, by port (the fleet page). */
+export async function allocations(
+  db: Db,
+): Promise<{ miniId: string; port: number; clawId: string; clawSlug: string }[]> {
+  const rows = await db
+    .selectFrom('claws')
+    .select(['mini_id', 'mini_port', 'slug', 'id'])
+    .where('mini_port', 'is not', null)
+    .orderBy('mini_port')
+    .execute();
+  return rows.map((r) => ({ miniId: r.mini_id!, port: r.mini_port!, clawId: r.id, clawSlug: r.slug }));
+}
+
+/**
+ * The work queue: claws the worker has a step due for, oldest change first, row-locked so two
+ * claimers skip each other's. `unclaimed` adds the claimer's own condition (no live lease).
+ */
+export function dueClaws(db: Db, now: Date, limit: number, unclaimed: RawBuilder<boolean>) {
+  return db
+    .selectFrom('claws as c')
+    .select('c.id')
+    .where('c.work_pending', '=', true)
+    .where((eb) => eb.or([eb('c.retry_at', 'is', null), eb('c.retry_at', '<=', now)]))
+    .where(unclaimed)
+    .orderBy('c.updated_at')
+    .limit(limit)
+    .forUpdate('c')
+    .skipLocked();
 }

@@ -1,75 +1,125 @@
-import type { MiniEvent } from '../events/catalog';
-import type { Envelope } from './claws';
+import type { Kysely } from 'kysely';
+import type { Database, MacMinisTable } from '../db/types';
+import { evolveMini, miniStream, type MiniState } from '../events/mini';
+import { rowProjection } from '../events/row-projection';
 
-export type MiniStatus = 'online' | 'offline' | 'removed';
+/**
+ * The `mac_minis` read model: one row per Mini holding its lifecycle state (events/mini.ts), kept
+ * inline by every Mini event; then every query of it. Its `allocated` column belongs to the
+ * Mini-allocation projection (claw events move it), so this one never writes it.
+ */
 
-/** The Mac Mini read model. `allocated` is not in the Mini's own stream: claw allocations move it. */
-export interface MiniState {
-  id: string;
-  hostname: string;
-  agentUrl: string;
-  tunnelSuffix: string;
-  portRangeStart: number;
-  portRangeEnd: number;
-  capacity: number;
-  allocated: number;
-  status: MiniStatus;
-  cordoned: boolean;
-  lastSeenAt: Date | null;
-  lastError: string | null;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
+type MiniRow = { [K in keyof MacMinisTable]: MacMinisTable[K] };
+
+export function miniToRow(s: MiniState): Omit<MiniRow, 'allocated'> {
+  return {
+    id: s.id,
+    hostname: s.hostname,
+    agent_url: s.agentUrl,
+    tunnel_suffix: s.tunnelSuffix,
+    port_range_start: s.portRangeStart,
+    port_range_end: s.portRangeEnd,
+    capacity: s.capacity,
+    status: s.status,
+    cordoned: s.cordoned,
+    last_seen_at: s.lastSeenAt,
+    last_error: s.lastError,
+    version: s.version,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
 }
 
-export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>): MiniState {
-  if (event.type === 'MiniRegistered') {
-    if (state) throw new Error(`Mini ${state.id} was already registered`);
-    const d = event.data;
-    return {
-      id: d.miniId,
-      hostname: d.hostname,
-      agentUrl: d.agentUrl,
-      tunnelSuffix: d.tunnelSuffix,
-      portRangeStart: d.portRangeStart,
-      portRangeEnd: d.portRangeEnd,
-      capacity: d.capacity,
-      allocated: 0,
-      status: 'online',
-      cordoned: false,
-      lastSeenAt: event.createdAt,
-      lastError: null,
-      version: event.streamVersion,
-      createdAt: event.createdAt,
-      updatedAt: event.createdAt,
-    };
-  }
-  if (!state) throw new Error(`${event.type} before MiniRegistered`);
-  const s: MiniState = { ...state, version: event.streamVersion, updatedAt: event.createdAt };
-  switch (event.type) {
-    case 'MiniUpdated': {
-      const { agentTokenFingerprint: _fingerprint, ...changes } = event.data;
-      const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-      return { ...s, ...defined };
-    }
-    case 'MiniCordoned':
-      return { ...s, cordoned: true };
-    case 'MiniUncordoned':
-      return { ...s, cordoned: false };
-    case 'MiniWentOffline':
-      return { ...s, status: 'offline', lastError: event.data.error };
-    case 'MiniCameOnline':
-      return { ...s, status: 'online', lastSeenAt: event.createdAt, lastError: null };
-    case 'MiniRemoved':
-      return { ...s, status: 'removed' };
-  }
+export function rowToMini(r: MiniRow): MiniState {
+  return {
+    id: r.id,
+    hostname: r.hostname,
+    agentUrl: r.agent_url,
+    tunnelSuffix: r.tunnel_suffix,
+    portRangeStart: r.port_range_start,
+    portRangeEnd: r.port_range_end,
+    capacity: r.capacity,
+    allocated: r.allocated,
+    status: r.status,
+    cordoned: r.cordoned,
+    lastSeenAt: r.last_seen_at,
+    lastError: r.last_error,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
-export function foldMini(
-  events: Iterable<Envelope<MiniEvent>>,
-  from: MiniState | null = null,
-): MiniState | null {
-  let state = from;
-  for (const e of events) state = evolveMini(state, e);
-  return state;
+export const minisProjection = rowProjection({
+  name: 'minis',
+  stream: miniStream,
+  table: 'mac_minis',
+  evolve: evolveMini,
+  toRow: miniToRow,
+  fromRow: (row) => rowToMini(row as MiniRow),
+  conflicts: {
+    mac_minis_live_hostname: {
+      conflict: 'hostname_taken',
+      message: 'A Mini with this hostname is already registered',
+    },
+  },
+});
+
+// ─── Queries ───────────────────────────────────────────────────────────────────────────────────
+
+type Db = Kysely<Database>;
+
+/** Every Mini still in the fleet, by hostname (`includeRemoved`: the removed ones too). */
+export async function fleetMinis(db: Db, opts: { includeRemoved?: boolean } = {}): Promise<MiniState[]> {
+  let q = db.selectFrom('mac_minis').selectAll();
+  if (!opts.includeRemoved) q = q.where('status', '<>', 'removed');
+  return (await q.orderBy('hostname').execute()).map(rowToMini);
+}
+
+/** The Mini in the fleet with this hostname (hostnames are unique among Minis not removed). */
+export async function miniByHostname(db: Db, hostname: string): Promise<MiniState | null> {
+  const row = await db
+    .selectFrom('mac_minis')
+    .selectAll()
+    .where('hostname', '=', hostname)
+    .where('status', '<>', 'removed')
+    .executeTakeFirst();
+  return row ? rowToMini(row) : null;
+}
+
+/** Hostnames of these Minis, by id (what a claw view shows of its Mini). */
+export async function miniHostnames(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('mac_minis')
+    .select(['id', 'hostname'])
+    .where('id', 'in', [...ids])
+    .execute();
+  return new Map(rows.map((m) => [m.id, m.hostname]));
+}
+
+/** Minis that could take a new claw, most free slots first: the allocator's candidates. */
+export async function placementCandidates(db: Db, limit: number): Promise<MiniState[]> {
+  const rows = await db
+    .selectFrom('mac_minis')
+    .selectAll()
+    .where('status', '=', 'online')
+    .where('cordoned', '=', false)
+    .where((eb) => eb('allocated', '<', eb.ref('capacity')))
+    .orderBy((eb) => eb('capacity', '-', eb.ref('allocated')), 'desc')
+    .orderBy('hostname')
+    .limit(limit)
+    .execute();
+  return rows.map(rowToMini);
+}
+
+/** The Mini's row, locked for the rest of the transaction (allocators on one Mini queue up here). */
+export async function lockMini(db: Db, id: string): Promise<MiniState | null> {
+  const row = await db
+    .selectFrom('mac_minis')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? rowToMini(row) : null;
 }

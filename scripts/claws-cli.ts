@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { clawStream } from '../events/catalog';
-import type { ClawState } from '../projections/claws';
-import { rowToClaw, rowToMini } from '../projections/rows';
+import { clawStream, type ClawState } from '../events/claw';
+import { liveClawBySlug, liveClaws, clawsProjection } from '../projections/claws';
+import { fleetMinis, miniByHostname, minisProjection } from '../projections/minis';
 import { deleteClaw, requestClaw, retryClaw, type CommandContext } from '../server/claws/commands';
 import { loadConfig } from '../server/config';
-import { CommandError } from '../server/errors';
+import { CommandError } from '../events/errors';
 import { cordonMini, registerMini, removeMini, uncordonMini } from '../server/fleet/commands';
 import { createLogger } from '../server/log';
 import { createOrganization, findOrganizationBySlug } from '../server/orgs/organizations';
@@ -64,32 +64,25 @@ const ctxOf = (rt: Runtime): CommandContext => ({
 
 async function findMini(rt: Runtime, ref: string | undefined) {
   if (!ref) throw new UsageError('a Mini id or hostname is required');
-  const row = await rt.database.db
-    .selectFrom('mac_minis')
-    .selectAll()
-    .where((eb) =>
-      /^[0-9a-f-]{36}$/.test(ref)
-        ? eb('id', '=', ref)
-        : eb('hostname', '=', ref).and('status', '<>', 'removed'),
-    )
-    .executeTakeFirst();
-  if (!row || row.status === 'removed') throw new CommandError('NOT_FOUND', `Mini ${ref} not found`);
-  return rowToMini(row);
+  const mini = /^[0-9a-f-]{36}$/.test(ref)
+    ? await rt.store.load(minisProjection, ref)
+    : await miniByHostname(rt.database.db, ref);
+  if (!mini || mini.status === 'removed') throw new CommandError('NOT_FOUND', `Mini ${ref} not found`);
+  return mini;
 }
 
 async function findClaw(rt: Runtime, ref: string | undefined): Promise<ClawState> {
   if (!ref) throw new UsageError('a claw id or org/slug is required');
-  let q = rt.database.db.selectFrom('claws').selectAll();
+  let claw: ClawState | null;
   if (ref.includes('/')) {
     const [orgSlug, clawSlug] = ref.split('/');
     const org = await findOrganizationBySlug(rt.database.db, orgSlug!);
     if (!org) throw new CommandError('NOT_FOUND', `Organization ${orgSlug} not found`);
-    q = q.where('org_id', '=', org.id).where('slug', '=', clawSlug!).where('status', '<>', 'deleted');
-  } else if (/^[0-9a-f-]{36}$/.test(ref)) q = q.where('id', '=', ref);
+    claw = await liveClawBySlug(rt.database.db, org.id, clawSlug!);
+  } else if (/^[0-9a-f-]{36}$/.test(ref)) claw = await rt.store.load(clawsProjection, ref);
   else throw new UsageError(`"${ref}" is neither a claw id nor org/slug`);
-  const row = await q.executeTakeFirst();
-  if (!row) throw new CommandError('NOT_FOUND', `Claw ${ref} not found`);
-  return rowToClaw(row);
+  if (!claw) throw new CommandError('NOT_FOUND', `Claw ${ref} not found`);
+  return claw;
 }
 
 const clawLine = (c: ClawState) =>
@@ -115,9 +108,7 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       return print(`Registered Mini ${mini.hostname} (${mini.id})`, mini);
     }
     case 'mini list': {
-      const minis = (await db.selectFrom('mac_minis').selectAll().orderBy('hostname').execute()).map(
-        rowToMini,
-      );
+      const minis = await fleetMinis(db, { includeRemoved: true });
       return print(
         minis
           .map(
@@ -153,18 +144,18 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       return print(`Requested claw ${org.slug}/${claw.slug} (${claw.id}); the worker provisions it.`, claw);
     }
     case 'claw list': {
-      let q = db.selectFrom('claws').selectAll().where('status', '<>', 'deleted').orderBy('created_at');
+      let orgId: string | null = null;
       if (opts.org) {
         const org = await findOrganizationBySlug(db, opts.org);
         if (!org) throw new CommandError('NOT_FOUND', `Organization ${opts.org} not found`);
-        q = q.where('org_id', '=', org.id);
+        orgId = org.id;
       }
-      const claws = (await q.execute()).map(rowToClaw);
+      const claws = (await liveClaws(db, orgId)).reverse(); // oldest first, as a list reads
       return print(claws.map(clawLine).join('\n') || 'No claws.', claws);
     }
     case 'claw show': {
       const claw = await findClaw(rt, ref);
-      const timeline = await rt.store.readStream(clawStream(claw.id));
+      const timeline = await rt.store.readStream(clawStream, claw.id);
       const lines = timeline.map(
         (e) =>
           `  ${String(e.streamVersion).padStart(3)} ${e.createdAt.toISOString()} ${e.type.padEnd(24)} ${e.actor}`,

@@ -25,7 +25,18 @@ const EnvSchema = z.object({
   /** `k2:<base64 32 bytes>,k1:<…>`: first key encrypts, all decrypt. Generated into DATA_DIR for local runs. */
   CLAWS_SECRET_KEYS: optionalString,
   /** Public origin(s) of the dashboard, comma separated; the WebSocket proxy and mutations check them. */
-  CLAWS_ALLOWED_ORIGINS: optionalString,
+  CLAWS_ALLOWED_ORIGINS: z.preprocess(emptyAsUndefined, z.string().optional()).transform((v, ctx) => {
+    const origins: string[] = [];
+    for (const raw of (v ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean)) {
+      const origin = originOf(raw);
+      if (origin) origins.push(origin);
+      else ctx.addIssue({ code: 'custom', message: `${JSON.stringify(raw)} is not an http(s) origin` });
+    }
+    return origins;
+  }),
   TUNNEL_DOMAIN: z.string().default('claws.localhost'),
   /** tunnel: connect to wss://<tunnelHostname>; direct: connect to the Mini's host and port (local runs). */
   UPSTREAM_MODE: z.enum(['tunnel', 'direct']).default('direct'),
@@ -44,15 +55,33 @@ const EnvSchema = z.object({
   WORKER_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   HEALTH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
   AGENT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** `npm run dev` only: the port of the local Mini agent it starts. */
+  MINI_AGENT_PORT: z.coerce.number().int().min(1).max(65535).default(7070),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
+/** `https://claws.example.com/` → `https://claws.example.com`; null for anything but an http(s) origin. */
+function originOf(value: string): string | null {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    if (url.pathname !== '/' || url.search || url.hash || url.username) return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'CLAWS_ALLOWED_ORIGINS'> {
   production: boolean;
   dataDir: string;
   pgliteDir: string;
+  /** Origins allowed besides the server's own (CLAWS_ALLOWED_ORIGINS, normalized: no trailing `/`). */
+  allowedOrigins: string[];
+  /** The environment the configuration was read from, which child processes (the dev agent) inherit. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 export class ConfigError extends Error {
@@ -71,7 +100,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('CLAWS_SECRET_KEYS is required in production (no generated or default keys).');
   }
   const dataDir = path.resolve(e.DATA_DIR);
-  return { ...e, production, dataDir, pgliteDir: path.join(dataDir, 'pglite') };
+  const { CLAWS_ALLOWED_ORIGINS: allowedOrigins, ...rest } = e;
+  return { ...rest, production, dataDir, pgliteDir: path.join(dataDir, 'pglite'), allowedOrigins, env };
 }
 
 let cached: Config | undefined;

@@ -1,6 +1,7 @@
 import type { ClawsDatabase } from '../db/client';
 import { openDatabase } from '../db/open';
 import { EventStore } from '../events/store';
+import { inlineProjections } from '../projections';
 import { config as processConfig, type Config } from './config';
 import { loadOrCreateLocalKeyRing } from './secrets/local-keyring';
 import { parseKeyRing } from './secrets/keyring';
@@ -25,7 +26,7 @@ export async function createRuntime(cfg: Config): Promise<Runtime> {
     ? parseKeyRing(cfg.CLAWS_SECRET_KEYS)
     : loadOrCreateLocalKeyRing(cfg.dataDir);
   const database = await openDatabase(cfg);
-  const store = new EventStore(database);
+  const store = createEventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
   return {
     config: cfg,
@@ -39,6 +40,10 @@ export async function createRuntime(cfg: Config): Promise<Runtime> {
     },
   };
 }
+
+/** The event store with every inline projection registered: the one way the log is written. */
+export const createEventStore = (database: ClawsDatabase) =>
+  new EventStore(database, { projections: inlineProjections });
 
 const holder = globalThis as typeof globalThis & { __clawsRuntime?: Promise<Runtime> };
 

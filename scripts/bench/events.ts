@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { ClawsDatabase } from '../../db/client';
 import { createScratchDatabase } from '../../db/scratch';
-import { clawStream, type DomainEvent } from '../../events/catalog';
+import { clawStream, type ClawEvent } from '../../events/claw';
 import { ConcurrencyError } from '../../events/errors';
-import { EventStore } from '../../events/store';
-import type { ClawState } from '../../projections/claws';
-import { rebuildProjections } from '../../projections/rebuild';
+import { createEventStore } from '../../server/runtime';
+import type { ClawState } from '../../events/claw';
+import type { EventStore } from '../../events/store';
+import { clawsProjection } from '../../projections/claws';
 import { benchPostgres } from './lib/postgres';
 import { printTable, writeResults } from './lib/report';
 
@@ -19,7 +20,7 @@ const OPS = Number(process.env.BENCH_OPS ?? 4000);
 const REBUILD_CLAWS = Number(process.env.BENCH_REBUILD_CLAWS ?? 12_500); // × 8 events each
 
 const meta = () => ({ actor: 'system:bench' as const, correlationId: randomUUID() });
-const stepFailed = (n: number): DomainEvent => ({
+const stepFailed = (n: number): ClawEvent => ({
   type: 'ProvisioningStepFailed',
   data: { step: 'start_agent', attempt: n, error: 'agent returned 503', retryAt: new Date(0).toISOString() },
 });
@@ -35,8 +36,8 @@ async function requestClaws(store: EventStore, n: number): Promise<ClawState[]> 
   for (let i = 0; i < n; i++) {
     const id = randomUUID();
     const r = await store.append(
-      clawStream(id),
-      0,
+      clawsProjection,
+      id,
       [
         {
           type: 'ClawRequested',
@@ -51,10 +52,9 @@ async function requestClaws(store: EventStore, n: number): Promise<ClawState[]> 
           },
         },
       ],
-      meta(),
-      null,
+      { expected: 0, known: null, meta: meta() },
     );
-    claws.push(r.state as ClawState);
+    claws.push(r.state);
   }
   return claws;
 }
@@ -76,7 +76,7 @@ async function timed(
 }
 
 async function appendCase(database: ClawsDatabase, writers: number, hot: boolean) {
-  const store = new EventStore(database);
+  const store = createEventStore(database);
   const claws = await requestClaws(store, hot ? 1 : 1000);
   const state = new Map(claws.map((c) => [c.id, c]));
   const rawVersions = new Map(claws.map((c) => [c.id, 1000]));
@@ -91,14 +91,18 @@ async function appendCase(database: ClawsDatabase, writers: number, hot: boolean
     for (;;) {
       const known = state.get(id)!;
       try {
-        const r = await store.append(clawStream(id), known.version, [stepFailed(i + 1)], meta(), known);
-        const s = r.state as ClawState;
+        const r = await store.append(clawsProjection, id, [stepFailed(i + 1)], {
+          expected: known.version,
+          known,
+          meta: meta(),
+        });
+        const s = r.state;
         if (s.version > state.get(id)!.version) state.set(id, s);
         return;
       } catch (err) {
         if (!(err instanceof ConcurrencyError)) throw err;
         conflicts++;
-        state.set(id, (await store.loadClaw(id))!);
+        state.set(id, (await store.load(clawsProjection, id))!);
       }
     }
   });
@@ -113,7 +117,7 @@ async function appendCase(database: ClawsDatabase, writers: number, hot: boolean
       `INSERT INTO events_raw (stream_id, stream_version, event_type, event_id, data, actor, correlation_id, causation_id, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
-        clawStream(id),
+        clawStream.streamId(id),
         v,
         row.type,
         randomUUID(),
@@ -211,12 +215,13 @@ try {
     const scanned = await rawScan(database, 5000);
     const scanMs = performance.now() - t0;
     const t1 = performance.now();
-    const r = await rebuildProjections(database.db, { batchSize: 5000 });
+    const store = createEventStore(database);
+    const r = await store.rebuild({ batchSize: 5000 });
     const rebuildMs = performance.now() - t1;
     if (r.events !== events || scanned !== events) throw new Error('rebuild did not read every event');
     rebuild = {
       events,
-      claws: r.claws,
+      claws: r.rows.claws,
       'rebuild ev/s': Math.round((events / rebuildMs) * 1000),
       'raw scan ev/s': Math.round((scanned / scanMs) * 1000),
       ratio: scanMs / rebuildMs,

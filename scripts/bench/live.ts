@@ -6,9 +6,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { createDatabase } from '../../db/client';
 import { migrateToLatest } from '../../db/migrate';
-import { clawStream } from '../../events/catalog';
-import { EventStore } from '../../events/store';
-import type { ClawState } from '../../projections/claws';
+import { clawsProjection } from '../../projections/claws';
+import { createEventStore } from '../../server/runtime';
+import type { ClawState } from '../../events/claw';
 import { signup } from '../../server/auth/users';
 import { requestClaw } from '../../server/claws/commands';
 import { loadConfig } from '../../server/config';
@@ -38,7 +38,7 @@ const database = await createDatabase({ url: url.toString(), poolSize: 20 });
 try {
   await migrateToLatest(database.db);
   const keyRing = parseKeyRing(`b1:${Buffer.alloc(32, 9).toString('base64')}`);
-  const store = new EventStore(database);
+  const store = createEventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
   const runtime = {
     config: loadConfig({ NODE_ENV: 'test', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'claws-live-')) }),
@@ -91,18 +91,21 @@ try {
     for (let i = 0; i < APPENDS; i++) {
       const t = performance.now();
       const r = await store.append(
-        clawStream(claw.id),
-        state.version,
+        clawsProjection,
+        claw.id,
         [
           {
             type: 'ProvisioningStepFailed',
             data: { step: 'start_agent', attempt: i + 1, error: 'bench', retryAt: new Date(0).toISOString() },
           },
         ],
-        { actor: 'system:bench', correlationId: randomUUID() },
-        state,
+        {
+          expected: state.version,
+          known: state,
+          meta: { actor: 'system:bench', correlationId: randomUUID() },
+        },
       );
-      state = r.state as ClawState;
+      state = r.state;
       sentAt.set(state.version, t);
       await new Promise((r2) => setTimeout(r2, 20));
     }

@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createScratchDatabase } from '../../db/scratch';
-import { clawStream, type DomainEvent } from '../../events/catalog';
-import { EventStore } from '../../events/store';
-import type { ClawState } from '../../projections/claws';
+import type { ClawEvent } from '../../events/claw';
+import { clawsProjection } from '../../projections/claws';
+import { minisProjection } from '../../projections/minis';
+import { createEventStore } from '../../server/runtime';
+import type { ClawState } from '../../events/claw';
 import { LocalBucketStore, bucketNameForClaw } from '../../server/buckets';
 import { requestClaw } from '../../server/claws/commands';
 import { createDeploymentServices } from '../../server/deployment';
@@ -61,7 +63,7 @@ try {
   // 1. Through the worker.
   const { database, drop } = await freshDb(pgServer.url);
   const keyRing = parseKeyRing(`b1:${Buffer.alloc(32, 7).toString('base64')}`);
-  const store = new EventStore(database);
+  const store = createEventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-bench-prov-'));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
@@ -135,11 +137,11 @@ try {
 
   // 2. The same lifecycle events appended bare (no worker, no agent, no bucket), same concurrency.
   const bare = await freshDb(pgServer.url);
-  const bareStore = new EventStore(bare.database);
+  const bareStore = createEventStore(bare.database);
   const miniId = randomUUID();
   await bareStore.append(
-    `mini-${miniId}`,
-    0,
+    minisProjection,
+    miniId,
     [
       {
         type: 'MiniRegistered',
@@ -155,7 +157,7 @@ try {
         },
       },
     ],
-    { actor: 'system:bench', correlationId: randomUUID() },
+    { expected: 0, meta: { actor: 'system:bench', correlationId: randomUUID() } },
   );
   const bareStarted = performance.now();
   let next = 0;
@@ -166,7 +168,7 @@ try {
         const t0 = performance.now();
         const id = randomUUID();
         const meta = { actor: 'system:bench' as const, correlationId: randomUUID() };
-        const steps: DomainEvent[][] = [
+        const steps: ClawEvent[][] = [
           [
             {
               type: 'ClawRequested',
@@ -189,10 +191,15 @@ try {
             { type: 'ClawActive', data: { warmupMs: 1 } },
           ],
         ];
-        let state: ClawState | null = null;
+        let state = null as ClawState | null;
         for (const events of steps)
-          state = (await bareStore.append(clawStream(id), state?.version ?? 0, events, meta, state))
-            .state as ClawState;
+          state = (
+            await bareStore.append(clawsProjection, id, events, {
+              expected: state?.version ?? 0,
+              known: state,
+              meta,
+            })
+          ).state;
         bareTimes.push(performance.now() - t0);
       }
     }),

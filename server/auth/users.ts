@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../db/types';
 import { asPgError } from '../../events/errors';
-import { CommandError, conflict } from '../errors';
+import { CommandError, conflict } from '../../events/errors';
 import { text } from '../validation';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords';
 import type { SessionUser } from './session';

@@ -2,7 +2,7 @@ import { LocalBucketStore } from './local-bucket-store';
 import { S3BucketStore, type S3Config } from './s3-bucket-store';
 import type { BucketStore } from './types';
 
-export { bucketNameForClaw, BucketError, type BucketStore } from './types';
+export { bucketNameForClaw, type BucketStore } from './types';
 export { LocalBucketStore } from './local-bucket-store';
 
 export type BucketConfig = S3Config | { rootDir: string };

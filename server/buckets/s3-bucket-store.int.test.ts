@@ -8,7 +8,8 @@ import S3rver from 's3rver';
 import { freePort } from '../../tests/fixtures/processes';
 import { hashPayload, signRequest } from './sigv4';
 import { S3BucketStore } from './s3-bucket-store';
-import { BucketError, bucketNameForClaw } from './types';
+import { FailureError } from '../failure';
+import { bucketNameForClaw } from './types';
 
 describe('S3 bucket store against a local S3-compatible server', () => {
   let server: { run(): Promise<unknown>; close(): Promise<void> };
@@ -68,9 +69,9 @@ describe('S3 bucket store against a local S3-compatible server', () => {
       region: 'us-east-1',
     });
     await assert.rejects(store.create('claws-wrong-creds'), (e: unknown) => {
-      assert.ok(e instanceof BucketError);
+      assert.ok(e instanceof FailureError);
       assert.equal(e.kind, 'permanent');
-      assert.match(e.code, /SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied/);
+      assert.match(e.message, /SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied/);
       assert.ok(!e.message.includes('not-the-secret-key'));
       return true;
     });
@@ -84,7 +85,7 @@ describe('S3 bucket store against a local S3-compatible server', () => {
     });
     await assert.rejects(
       store.create('claws-unreachable'),
-      (e: unknown) => e instanceof BucketError && e.kind === 'retryable',
+      (e: unknown) => e instanceof FailureError && e.kind === 'retryable',
     );
   });
 
@@ -92,7 +93,8 @@ describe('S3 bucket store against a local S3-compatible server', () => {
     const store = new S3BucketStore({ endpoint, ...creds });
     await assert.rejects(
       store.create('Not_Valid'),
-      (e: unknown) => e instanceof BucketError && e.code === 'InvalidBucketName',
+      (e: unknown) =>
+        e instanceof FailureError && e.kind === 'permanent' && /Invalid bucket name/.test(e.message),
     );
   });
 });

@@ -1,4 +1,5 @@
-import { BucketError, assertBucketName, type BucketStore } from './types';
+import { FailureError } from '../failure';
+import { assertBucketName, type BucketStore } from './types';
 import { hashPayload, signRequest } from './sigv4';
 
 export interface S3Config {
@@ -57,18 +58,14 @@ export class S3BucketStore implements BucketStore {
       return { status: res.status, body: await res.text() };
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new BucketError(
-        'retryable',
-        'NetworkError',
-        `S3 endpoint ${this.#endpoint.host} unreachable (${cause})`,
-      );
+      throw new FailureError('retryable', `S3 endpoint ${this.#endpoint.host} unreachable (${cause})`);
     }
   }
 
   #fail(op: string, name: string, r: S3Response): never {
     const code = codeOf(r.body) || `HTTP${r.status}`;
     const kind = r.status >= 500 || r.status === 429 ? 'retryable' : 'permanent';
-    throw new BucketError(kind, code, `S3 ${op} ${name} failed: ${code} (HTTP ${r.status})`);
+    throw new FailureError(kind, `S3 ${op} ${name} failed: ${code} (HTTP ${r.status})`, r.status);
   }
 
   async create(name: string): Promise<void> {

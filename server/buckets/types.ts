@@ -1,3 +1,5 @@
+import { permanent } from '../failure';
+
 /** A per-claw backup bucket store. Create and delete are idempotent. */
 export interface BucketStore {
   readonly kind: 's3' | 'local';
@@ -6,22 +8,11 @@ export interface BucketStore {
   exists(name: string): Promise<boolean>;
 }
 
-export class BucketError extends Error {
-  override name = 'BucketError';
-  constructor(
-    readonly kind: 'retryable' | 'permanent',
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const VALID = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 export function assertBucketName(name: string): void {
   if (!VALID.test(name) || name.includes('--'))
-    throw new BucketError('permanent', 'InvalidBucketName', `Invalid bucket name: ${JSON.stringify(name)}`);
+    throw permanent(`Invalid bucket name: ${JSON.stringify(name)}`);
 }
 
 /** The bucket of a claw: deterministic, so a retried create finds the one it made before. */

@@ -1,16 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { clawStream, TARGETS } from '../../events/catalog';
-import { ProjectionConflictError } from '../../events/errors';
+import { DEPLOYMENT_TARGETS } from '../../db/types';
+import {
+  decideDeletion,
+  decideRequest,
+  decideRetry,
+  slugTaken,
+  type ClawEvent,
+  type ClawState,
+} from '../../events/claw';
+import { badRequest, isConflict, notFound } from '../../events/errors';
 import type { EventStore } from '../../events/store';
 import type { Actor } from '../../events/types';
-import type { ClawState } from '../../projections/claws';
-import { badRequest, conflict, notFound, preconditionFailed } from '../errors';
-import { generateSecretToken } from '../secrets/keyring';
+import { clawsProjection, liveClawBySlug } from '../../projections/claws';
+import { fingerprint, generateSecretToken } from '../secrets/keyring';
 import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { text } from '../validation';
 import { slugify } from './slug';
 
+/**
+ * The claw commands: validate, load, decide (events/claw.ts), append. Each one returns the claw as
+ * the append left it.
+ */
 export interface CommandContext {
   store: EventStore;
   secrets: SecretStore;
@@ -26,10 +37,10 @@ export const ClawName = text(1, 60).refine(
 export const RequestClawInput = z.object({
   orgId: z.uuid(),
   name: ClawName,
-  target: z.enum(TARGETS).default('mac-mini'),
+  target: z.enum(DEPLOYMENT_TARGETS).default('mac-mini'),
 });
 
-const metaOf = (ctx: CommandContext) => ({
+export const metaOf = (ctx: CommandContext) => ({
   actor: ctx.actor,
   correlationId: ctx.correlationId ?? randomUUID(),
 });
@@ -50,81 +61,58 @@ export async function requestClaw(
   if (!parsed.success) throw badRequest('Invalid claw request', { issues: parsed.error.issues });
   const { orgId, name, target } = parsed.data;
   const slug = slugify(name, 50);
-  const taken = await ctx.store.db
-    .selectFrom('claws')
-    .select('id')
-    .where('org_id', '=', orgId)
-    .where('slug', '=', slug)
-    .where('status', '<>', 'deleted')
-    .executeTakeFirst();
-  if (taken) throw conflict(`A claw with the slug "${slug}" already exists in this organization`);
-
   const clawId = randomUUID();
   const token = generateSecretToken(32);
-  const { fingerprint } = await ctx.secrets.put(gatewayTokenSecret(clawId), token);
+  const events = decideRequest(
+    {
+      clawId,
+      orgId,
+      slug,
+      name,
+      target,
+      requestedBy: requester(ctx.actor),
+      tokenFingerprint: fingerprint(token),
+    },
+    { slugTaken: (await liveClawBySlug(ctx.store.db, orgId, slug)) !== null },
+  );
+  await ctx.secrets.put(gatewayTokenSecret(clawId), token);
   try {
-    const r = await ctx.store.append(
-      clawStream(clawId),
-      0,
-      [
-        {
-          type: 'ClawRequested',
-          data: {
-            clawId,
-            orgId,
-            slug,
-            name,
-            target,
-            requestedBy: requester(ctx.actor),
-            tokenFingerprint: fingerprint,
-          },
-        },
-      ],
-      metaOf(ctx),
-      null,
-    );
-    return r.state as ClawState;
+    const r = await ctx.store.append(clawsProjection, clawId, events, {
+      expected: 0,
+      known: null,
+      meta: metaOf(ctx),
+    });
+    return r.state;
   } catch (err) {
     await ctx.secrets.delete(gatewayTokenSecret(clawId));
-    if (err instanceof ProjectionConflictError && err.conflict === 'slug_taken')
-      throw conflict(`A claw with the slug "${slug}" already exists in this organization`);
+    // Two requests for one slug at once: the read model's unique index lets only one in.
+    if (isConflict(err, clawsProjection, 'slug_taken')) throw slugTaken(slug);
     throw err;
   }
 }
 
-async function loadLive(ctx: CommandContext, clawId: string): Promise<ClawState> {
-  const claw = z.uuid().safeParse(clawId).success ? await ctx.store.loadClaw(clawId) : null;
-  if (!claw || claw.status === 'deleted') throw notFound('Claw');
-  return claw;
+/** Loads a claw, decides, and appends what was decided (nothing, when the decision is a no-op). */
+async function decideOn(
+  ctx: CommandContext,
+  clawId: string,
+  decide: (claw: ClawState | null) => ClawEvent[],
+): Promise<ClawState> {
+  const claw = z.uuid().safeParse(clawId).success ? await ctx.store.load(clawsProjection, clawId) : null;
+  const events = decide(claw);
+  if (!claw) throw notFound('Claw');
+  if (events.length === 0) return claw;
+  const r = await ctx.store.append(clawsProjection, claw.id, events, {
+    expected: claw.version,
+    known: claw,
+    meta: metaOf(ctx),
+  });
+  return r.state;
 }
 
 /** Asks for deletion; the worker stops the gateway, deletes the bucket and frees the port. Idempotent. */
-export async function deleteClaw(ctx: CommandContext, clawId: string): Promise<ClawState> {
-  const claw = await loadLive(ctx, clawId);
-  if (claw.status === 'deleting') return claw;
-  const r = await ctx.store.append(
-    clawStream(clawId),
-    claw.version,
-    [{ type: 'ClawDeletionRequested', data: { requestedBy: requester(ctx.actor) } }],
-    metaOf(ctx),
-    claw,
-  );
-  return r.state as ClawState;
-}
+export const deleteClaw = (ctx: CommandContext, clawId: string) =>
+  decideOn(ctx, clawId, (c) => decideDeletion(c, requester(ctx.actor)));
 
 /** Sends a failed claw through provisioning again, once its compensation has finished. */
-export async function retryClaw(ctx: CommandContext, clawId: string): Promise<ClawState> {
-  const claw = await loadLive(ctx, clawId);
-  if (claw.status !== 'failed')
-    throw preconditionFailed(`Only a failed claw can be retried (this one is ${claw.status})`);
-  if (claw.workPending)
-    throw preconditionFailed('The failed attempt is still being cleaned up; try again in a moment');
-  const r = await ctx.store.append(
-    clawStream(clawId),
-    claw.version,
-    [{ type: 'ClawRetryRequested', data: { requestedBy: requester(ctx.actor) } }],
-    metaOf(ctx),
-    claw,
-  );
-  return r.state as ClawState;
-}
+export const retryClaw = (ctx: CommandContext, clawId: string) =>
+  decideOn(ctx, clawId, (c) => decideRetry(c, requester(ctx.actor)));

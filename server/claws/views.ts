@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../../events/types';
-import type { ClawState } from '../../projections/claws';
+import type { ClawState } from '../../events/claw';
 
 /** What the API shows of a claw: its state, where it runs, and how far provisioning got. */
 export function clawView(c: ClawState, miniHostname: string | null = null) {

@@ -1,4 +1,5 @@
-import { DeploymentError, type ClawDeploymentService, type GatewayStatusReport } from './types';
+import { permanent } from '../failure';
+import { type ClawDeploymentService, type GatewayStatusReport } from './types';
 
 /**
  * The Cloudflare target's adapter. Claws on Mac Minis is the product today; this target keeps its
@@ -8,10 +9,7 @@ import { DeploymentError, type ClawDeploymentService, type GatewayStatusReport }
 export class CloudflareDeploymentService implements ClawDeploymentService {
   readonly target = 'cloudflare' as const;
   #unsupported(): never {
-    throw new DeploymentError(
-      'permanent',
-      'The cloudflare deployment target is not available in this installation',
-    );
+    throw permanent('The cloudflare deployment target is not available in this installation');
   }
   async start(): Promise<void> {
     this.#unsupported();

@@ -1,9 +1,10 @@
-import type { ClawState } from '../../projections/claws';
-import type { MiniState } from '../../projections/minis';
+import type { ClawState } from '../../events/claw';
+import type { MiniState } from '../../events/mini';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
-import { DeploymentError, type ClawDeploymentService, type GatewayStatusReport } from './types';
+import { permanent } from '../failure';
+import { type ClawDeploymentService, type GatewayStatusReport } from './types';
 
 export interface ControlPlaneDevice {
   deviceId: string;
@@ -25,23 +26,23 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   ) {}
 
   async #client(mini: MiniState | null): Promise<AgentClient> {
-    if (!mini || mini.status === 'removed') throw new DeploymentError('permanent', 'The claw has no Mini');
+    if (!mini || mini.status === 'removed') throw permanent('The claw has no Mini');
     // A Mini's version changes when its URL or token changes; the cached client goes with it.
     const key = `${mini.version}`;
     const cached = this.#clients.get(mini.id);
     if (cached?.key === key) return cached.client;
     const token = await this.secrets.get(agentTokenSecret(mini.id));
-    if (!token) throw new DeploymentError('permanent', `No agent token is stored for Mini ${mini.hostname}`);
+    if (!token) throw permanent(`No agent token is stored for Mini ${mini.hostname}`);
     const client = createAgentClient({ baseUrl: mini.agentUrl, token, timeoutMs: this.timeoutMs });
     this.#clients.set(mini.id, { key, client });
     return client;
   }
 
   async start(claw: ClawState, mini: MiniState | null): Promise<void> {
-    if (claw.miniPort === null) throw new DeploymentError('permanent', 'The claw holds no port');
+    if (claw.miniPort === null) throw permanent('The claw holds no port');
     const client = await this.#client(mini);
     const gatewayToken = await this.secrets.get(gatewayTokenSecret(claw.id));
-    if (!gatewayToken) throw new DeploymentError('permanent', 'The claw has no gateway token');
+    if (!gatewayToken) throw permanent('The claw has no gateway token');
     await client.startClaw({
       clawId: claw.id,
       port: claw.miniPort,

@@ -1,22 +1,11 @@
-import type { ClawState } from '../../projections/claws';
-import type { MiniState } from '../../projections/minis';
+import type { ClawState } from '../../events/claw';
+import type { MiniState } from '../../events/mini';
 
 export type GatewayStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unknown';
 
 export interface GatewayStatusReport {
   status: GatewayStatus;
   error?: string;
-}
-
-/** Whether a failed deployment call is worth retrying. */
-export class DeploymentError extends Error {
-  override name = 'DeploymentError';
-  constructor(
-    readonly kind: 'retryable' | 'permanent',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**

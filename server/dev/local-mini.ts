@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { fleetMinis } from '../../projections/minis';
 import { DEV_AGENT_TOKEN, seedDevMini } from '../fleet/dev-mini';
 import type { Logger } from '../log';
 import type { Runtime } from '../runtime';
@@ -25,7 +26,7 @@ async function agentAnswers(url: string): Promise<boolean> {
  * answering on the port (`npm run agent --dev`) is used as it is.
  */
 export async function startLocalDevMini(runtime: Runtime, log: Logger): Promise<{ stop(): Promise<void> }> {
-  const port = Number(process.env.MINI_AGENT_PORT ?? 7070);
+  const port = runtime.config.MINI_AGENT_PORT;
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   if (!(await agentAnswers(url))) {
@@ -43,7 +44,8 @@ export async function startLocalDevMini(runtime: Runtime, log: Logger): Promise<
       {
         cwd: repoRoot,
         env: {
-          ...process.env,
+          ...runtime.config.env,
+          NODE_ENV: runtime.config.NODE_ENV,
           MINI_AGENT_TOKEN: DEV_AGENT_TOKEN,
           MINI_AGENT_STATE_DIR: path.join(runtime.config.dataDir, 'mini-agent'),
         },
@@ -59,13 +61,7 @@ export async function startLocalDevMini(runtime: Runtime, log: Logger): Promise<
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  const minis = await runtime.database.db
-    .selectFrom('mac_minis')
-    .select('id')
-    .where('status', '<>', 'removed')
-    .limit(1)
-    .execute();
-  if (minis.length === 0) {
+  if ((await fleetMinis(runtime.database.db)).length === 0) {
     const { mini } = await seedDevMini(
       {
         store: runtime.store,

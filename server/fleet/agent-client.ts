@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FailureError } from '../failure';
 
 /**
  * The control plane's client for a Mini's agent (scripts/mini-agent.ts speaks the other side).
@@ -8,18 +9,10 @@ import { z } from 'zod';
  * the agent token or a gateway token.
  */
 
-export type AgentErrorKind = 'retryable' | 'permanent';
+export type AgentErrorKind = FailureError['kind'];
 
-export class AgentError extends Error {
+export class AgentError extends FailureError {
   override name = 'AgentError';
-  constructor(
-    readonly kind: AgentErrorKind,
-    message: string,
-    /** The HTTP status, when the agent answered at all. */
-    readonly status?: number,
-  ) {
-    super(message);
-  }
 }
 
 export interface ControlPlaneDevice {

@@ -1,10 +1,10 @@
-import { sql } from 'kysely';
-import { clawStream } from '../../events/catalog';
-import { ConcurrencyError, ProjectionConflictError } from '../../events/errors';
+import type { ClawState } from '../../events/claw';
+import { isConflict } from '../../events/errors';
 import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
-import type { ClawState } from '../../projections/claws';
-import { rowToMini } from '../../projections/rows';
+import { clawsProjection, portsInUse } from '../../projections/claws';
+import { miniAllocationProjection } from '../../projections/mini-allocation';
+import { lockMini, placementCandidates } from '../../projections/minis';
 import { isEligible, lowestFreePort, rankMinis, tunnelHostnameFor } from './placement';
 
 export type AllocationResult =
@@ -28,58 +28,33 @@ export async function allocateClaw(
   for (let round = 0; round < ROUNDS; round++) {
     try {
       const result = await store.transaction(async (tx) => {
-        const candidates = rankMinis(
-          (
-            await tx.db
-              .selectFrom('mac_minis')
-              .selectAll()
-              .where('status', '=', 'online')
-              .where('cordoned', '=', false)
-              .where(sql<boolean>`allocated < capacity`)
-              .orderBy(sql`capacity - allocated`, 'desc')
-              .orderBy('hostname')
-              .limit(CANDIDATES)
-              .execute()
-          ).map(rowToMini),
-        );
+        const candidates = rankMinis(await placementCandidates(tx.db, CANDIDATES));
         if (candidates.length === 0) return null;
         for (const candidate of candidates) {
-          const locked = await tx.db
-            .selectFrom('mac_minis')
-            .selectAll()
-            .where('id', '=', candidate.id)
-            .forUpdate()
-            .executeTakeFirst();
-          if (!locked || !isEligible(rowToMini(locked))) continue;
-          const used = await tx.db
-            .selectFrom('claws')
-            .select('mini_port')
-            .where('mini_id', '=', locked.id)
-            .where('mini_port', 'is not', null)
-            .execute();
+          const locked = await lockMini(tx.db, candidate.id);
+          if (!locked || !isEligible(locked)) continue;
           const port = lowestFreePort(
-            locked.port_range_start,
-            locked.port_range_end,
-            used.map((u) => u.mini_port!),
+            locked.portRangeStart,
+            locked.portRangeEnd,
+            await portsInUse(tx.db, locked.id),
           );
           if (port === null) continue;
           const r = await tx.append(
-            clawStream(claw.id),
-            claw.version,
+            clawsProjection,
+            claw.id,
             [
               {
                 type: 'MiniAllocated',
                 data: {
                   miniId: locked.id,
                   port,
-                  tunnelHostname: tunnelHostnameFor(claw.id, locked.tunnel_suffix),
+                  tunnelHostname: tunnelHostnameFor(claw.id, locked.tunnelSuffix),
                 },
               },
             ],
-            meta,
-            claw,
+            { expected: claw.version, known: claw, meta },
           );
-          return { ok: true as const, claw: r.state as ClawState, miniId: locked.id, port };
+          return { ok: true as const, claw: r.state, miniId: locked.id, port };
         }
         return 'retry' as const;
       });
@@ -87,8 +62,8 @@ export async function allocateClaw(
       if (result !== 'retry') return result;
     } catch (err) {
       // Another allocator won this Mini's last slot or port first: look again.
-      if (err instanceof ProjectionConflictError && err.conflict !== 'slug_taken') continue;
-      if (err instanceof ConcurrencyError) throw err;
+      if (isConflict(err, clawsProjection, 'port_taken') || isConflict(err, miniAllocationProjection))
+        continue;
       throw err;
     }
   }

@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { miniStream, type MiniEvent } from '../../events/catalog';
-import { ProjectionConflictError } from '../../events/errors';
-import type { MiniState } from '../../projections/minis';
-import type { CommandContext } from '../claws/commands';
-import { badRequest, conflict, notFound, preconditionFailed } from '../errors';
+import { badRequest, conflict, isConflict } from '../../events/errors';
+import {
+  decideCordon,
+  decideRemoval,
+  decideUncordon,
+  decideUpdate,
+  liveMini,
+  type MiniEvent,
+  type MiniState,
+} from '../../events/mini';
+import { portsInUse } from '../../projections/claws';
+import { miniByHostname, minisProjection } from '../../projections/minis';
+import { metaOf, type CommandContext } from '../claws/commands';
+import { fingerprint } from '../secrets/keyring';
 import { agentTokenSecret } from '../secrets/secret-store';
 
 const Hostname = z
@@ -74,16 +83,8 @@ function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.
   return r.data;
 }
 
-const metaOf = (ctx: CommandContext) => ({
-  actor: ctx.actor,
-  correlationId: ctx.correlationId ?? randomUUID(),
-});
-
-function mapConflict(err: unknown): never {
-  if (err instanceof ProjectionConflictError && err.conflict === 'hostname_taken')
-    throw conflict(err.message);
-  throw err;
-}
+const hostnameTaken = (hostname: string) =>
+  conflict(`A Mini with the hostname ${hostname} is already registered`);
 
 /** Adds a Mini to the fleet. Its agent token is stored encrypted; the event carries a fingerprint. */
 export async function registerMini(
@@ -91,43 +92,46 @@ export async function registerMini(
   input: z.input<typeof RegisterMiniInput>,
 ): Promise<MiniState> {
   const m = parse(RegisterMiniInput, input, 'Mini');
-  const taken = await ctx.store.db
-    .selectFrom('mac_minis')
-    .select('id')
-    .where('hostname', '=', m.hostname)
-    .where('status', '<>', 'removed')
-    .executeTakeFirst();
-  if (taken) throw conflict(`A Mini with the hostname ${m.hostname} is already registered`);
+  if (await miniByHostname(ctx.store.db, m.hostname)) throw hostnameTaken(m.hostname);
   const miniId = randomUUID();
-  const { fingerprint } = await ctx.secrets.put(agentTokenSecret(miniId), m.agentToken);
-  const { agentToken: _secret, ...data } = m;
+  const { agentToken, ...data } = m;
+  await ctx.secrets.put(agentTokenSecret(miniId), agentToken);
   try {
     const r = await ctx.store.append(
-      miniStream(miniId),
-      0,
-      [{ type: 'MiniRegistered', data: { miniId, ...data, agentTokenFingerprint: fingerprint } }],
-      metaOf(ctx),
-      null,
+      minisProjection,
+      miniId,
+      [{ type: 'MiniRegistered', data: { miniId, ...data, agentTokenFingerprint: fingerprint(agentToken) } }],
+      { expected: 0, known: null, meta: metaOf(ctx) },
     );
-    return r.state as MiniState;
+    return r.state;
   } catch (err) {
     await ctx.secrets.delete(agentTokenSecret(miniId));
-    mapConflict(err);
+    if (isConflict(err, minisProjection, 'hostname_taken')) throw hostnameTaken(m.hostname);
+    throw err;
   }
 }
 
-async function loadMini(ctx: CommandContext, miniId: string): Promise<MiniState> {
-  const mini = z.uuid().safeParse(miniId).success ? await ctx.store.loadMini(miniId) : null;
-  if (!mini || mini.status === 'removed') throw notFound('Mini');
-  return mini;
-}
-
-async function appendMini(ctx: CommandContext, mini: MiniState, event: MiniEvent): Promise<MiniState> {
+/** Loads a live Mini, decides, and appends what was decided (nothing, when the decision is a no-op). */
+async function decideOn(
+  ctx: CommandContext,
+  miniId: string,
+  decide: (mini: MiniState) => MiniEvent[] | Promise<MiniEvent[]>,
+): Promise<MiniState> {
+  const mini = liveMini(
+    z.uuid().safeParse(miniId).success ? await ctx.store.load(minisProjection, miniId) : null,
+  );
+  const events = await decide(mini);
+  if (events.length === 0) return mini;
   try {
-    const r = await ctx.store.append(miniStream(mini.id), mini.version, [event], metaOf(ctx), mini);
-    return r.state as MiniState;
+    const r = await ctx.store.append(minisProjection, mini.id, events, {
+      expected: mini.version,
+      known: mini,
+      meta: metaOf(ctx),
+    });
+    return r.state;
   } catch (err) {
-    mapConflict(err);
+    if (isConflict(err, minisProjection, 'hostname_taken')) throw conflict(err.message);
+    throw err;
   }
 }
 
@@ -136,57 +140,27 @@ export async function updateMini(
   miniId: string,
   input: z.input<typeof UpdateMiniInput>,
 ): Promise<MiniState> {
-  const mini = await loadMini(ctx, miniId);
   const changes = parse(UpdateMiniInput, input, 'Mini update');
-  const start = changes.portRangeStart ?? mini.portRangeStart;
-  const end = changes.portRangeEnd ?? mini.portRangeEnd;
-  const capacity = changes.capacity ?? mini.capacity;
-  if (end < start) throw badRequest('Invalid Mini update: portRangeEnd must not be below portRangeStart');
-  if (capacity > end - start + 1)
-    throw badRequest('Invalid Mini update: capacity exceeds the ports in the range');
-  if (capacity < mini.allocated)
-    throw preconditionFailed(
-      `Capacity ${capacity} is below the ${mini.allocated} claws already on this Mini`,
+  return decideOn(ctx, miniId, async (mini) => {
+    const { agentToken, ...rest } = changes;
+    const events = decideUpdate(
+      mini,
+      { ...rest, agentTokenFingerprint: agentToken ? fingerprint(agentToken) : undefined },
+      await portsInUse(ctx.store.db, mini.id),
     );
-  if (start !== mini.portRangeStart || end !== mini.portRangeEnd) {
-    const outside = await ctx.store.db
-      .selectFrom('claws')
-      .select('mini_port')
-      .where('mini_id', '=', miniId)
-      .where('mini_port', 'is not', null)
-      .where((eb) => eb.or([eb('mini_port', '<', start), eb('mini_port', '>', end)]))
-      .executeTakeFirst();
-    if (outside) throw preconditionFailed(`Port ${outside.mini_port} is in use outside the new range`);
-  }
-  const { agentToken, ...rest } = changes;
-  let agentTokenFingerprint: string | undefined;
-  if (agentToken)
-    agentTokenFingerprint = (await ctx.secrets.put(agentTokenSecret(miniId), agentToken)).fingerprint;
-  const data = Object.fromEntries(
-    Object.entries({ ...rest, agentTokenFingerprint }).filter(([, v]) => v !== undefined),
-  );
-  if (Object.keys(data).length === 0) return mini;
-  return appendMini(ctx, mini, { type: 'MiniUpdated', data });
+    if (agentToken) await ctx.secrets.put(agentTokenSecret(mini.id), agentToken);
+    return events;
+  });
 }
 
-export async function cordonMini(ctx: CommandContext, miniId: string, reason?: string): Promise<MiniState> {
-  const mini = await loadMini(ctx, miniId);
-  if (mini.cordoned) return mini;
-  return appendMini(ctx, mini, { type: 'MiniCordoned', data: reason ? { reason } : {} });
-}
+export const cordonMini = (ctx: CommandContext, miniId: string, reason?: string) =>
+  decideOn(ctx, miniId, (m) => decideCordon(m, reason));
 
-export async function uncordonMini(ctx: CommandContext, miniId: string): Promise<MiniState> {
-  const mini = await loadMini(ctx, miniId);
-  if (!mini.cordoned) return mini;
-  return appendMini(ctx, mini, { type: 'MiniUncordoned', data: {} });
-}
+export const uncordonMini = (ctx: CommandContext, miniId: string) => decideOn(ctx, miniId, decideUncordon);
 
 /** Takes a Mini out of the fleet; only an empty one (no claw holds a port on it). */
 export async function removeMini(ctx: CommandContext, miniId: string): Promise<MiniState> {
-  const mini = await loadMini(ctx, miniId);
-  if (mini.allocated > 0)
-    throw preconditionFailed(`The Mini still runs ${mini.allocated} claw(s); delete or move them first`);
-  const r = await appendMini(ctx, mini, { type: 'MiniRemoved', data: {} });
+  const r = await decideOn(ctx, miniId, decideRemoval);
   await ctx.secrets.delete(agentTokenSecret(miniId));
   return r;
 }

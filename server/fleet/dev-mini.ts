@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
-import type { MiniState } from '../../projections/minis';
-import { rowToMini } from '../../projections/rows';
+import type { MiniState } from '../../events/mini';
+import { miniByHostname } from '../../projections/minis';
 import type { CommandContext } from '../claws/commands';
 import { registerMini } from './commands';
 
@@ -32,13 +32,8 @@ export async function seedDevMini(
   const { rows } = await sql<DevMiniDefinition>`${sql.raw(query.replace(/;\s*$/, ''))}`.execute(ctx.store.db);
   const def = rows[0];
   if (!def) throw new Error(`${SEED_SQL} defines no Mini`);
-  const existing = await ctx.store.db
-    .selectFrom('mac_minis')
-    .selectAll()
-    .where('hostname', '=', def.hostname)
-    .where('status', '<>', 'removed')
-    .executeTakeFirst();
-  if (existing) return { mini: rowToMini(existing), created: false };
+  const existing = await miniByHostname(ctx.store.db, def.hostname);
+  if (existing) return { mini: existing, created: false };
   const mini = await registerMini(ctx, {
     hostname: def.hostname,
     agentUrl: overrides.agentUrl ?? def.agent_url,

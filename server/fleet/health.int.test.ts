@@ -1,6 +1,7 @@
+import { minisProjection } from '../../projections/minis';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { miniStream } from '../../events/catalog';
+import { miniStream } from '../../events/mini';
 import { createTestDatabase, testDrivers, type TestDatabase } from '../../tests/fixtures/db';
 import { registerAgentAsMini, startAgent, testRuntime, type AgentProcess } from '../../tests/fixtures/fleet';
 import { createDeploymentServices } from '../deployment';
@@ -31,20 +32,24 @@ for (const driver of testDrivers()) {
         failuresToOffline: 2,
       });
       await loop.runOnce();
-      assert.equal((await rt.store.loadMini(mini.id))!.status, 'online');
+      assert.equal((await rt.store.load(minisProjection, mini.id))!.status, 'online');
 
       await agent.stop();
       await loop.runOnce();
-      assert.equal((await rt.store.loadMini(mini.id))!.status, 'online', 'one failure is not enough');
+      assert.equal(
+        (await rt.store.load(minisProjection, mini.id))!.status,
+        'online',
+        'one failure is not enough',
+      );
       await loop.runOnce();
-      const offline = (await rt.store.loadMini(mini.id))!;
+      const offline = (await rt.store.load(minisProjection, mini.id))!;
       assert.equal(offline.status, 'offline');
       assert.match(offline.lastError!, /ECONNREFUSED|refused|unreachable|connect/i);
 
       agent = await startAgent({ port: agent.port, stateDir: agent.stateDir, token: agent.token });
       await loop.runOnce();
-      assert.equal((await rt.store.loadMini(mini.id))!.status, 'online');
-      const types = (await rt.store.readStream(miniStream(mini.id))).map((e) => e.type);
+      assert.equal((await rt.store.load(minisProjection, mini.id))!.status, 'online');
+      const types = (await rt.store.readStream(miniStream, mini.id)).map((e) => e.type);
       assert.deepEqual(types, ['MiniRegistered', 'MiniWentOffline', 'MiniCameOnline']);
       await loop.stop();
     });

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { miniStream } from '../../events/catalog';
 import { ConcurrencyError } from '../../events/errors';
+import { decideHealth, type MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
-import { rowToMini } from '../../projections/rows';
-import type { MiniState } from '../../projections/minis';
+import { fleetMinis, minisProjection } from '../../projections/minis';
 import type { Logger } from '../log';
 
 export interface HealthProbe {
@@ -40,46 +39,40 @@ export class MiniHealthLoop {
   }
 
   async #round(): Promise<void> {
-    const minis = (
-      await this.store.db.selectFrom('mac_minis').selectAll().where('status', '<>', 'removed').execute()
-    ).map(rowToMini);
+    const minis = await fleetMinis(this.store.db);
     await Promise.all(minis.map((m) => this.#checkOne(m)));
   }
 
   async #checkOne(mini: MiniState): Promise<void> {
-    const meta = { actor: 'system:health' as const, correlationId: randomUUID() };
+    let check: Parameters<typeof decideHealth>[1];
     try {
       await this.probe.check(mini);
       this.#failures.delete(mini.id);
-      if (mini.status === 'offline') {
-        await this.store.append(
-          miniStream(mini.id),
-          mini.version,
-          [{ type: 'MiniCameOnline', data: {} }],
-          meta,
-          mini,
-        );
-        this.log.info('mini came online', { miniId: mini.id, hostname: mini.hostname });
-      }
+      check = { ok: true };
+    } catch (err) {
+      const failuresInARow = (this.#failures.get(mini.id) ?? 0) + 1;
+      this.#failures.set(mini.id, failuresInARow);
+      const error = (err instanceof Error ? err.message : String(err)).slice(0, 500) || 'health check failed';
+      check = { ok: false, error, failuresInARow };
+    }
+    const events = decideHealth(mini, check, this.options.failuresToOffline ?? 2);
+    if (events.length === 0) return;
+    try {
+      await this.store.append(minisProjection, mini.id, events, {
+        expected: mini.version,
+        known: mini,
+        meta: { actor: 'system:health', correlationId: randomUUID() },
+      });
     } catch (err) {
       if (err instanceof ConcurrencyError) return;
-      const failures = (this.#failures.get(mini.id) ?? 0) + 1;
-      this.#failures.set(mini.id, failures);
-      if (mini.status !== 'online' || failures < (this.options.failuresToOffline ?? 2)) return;
-      const error = (err instanceof Error ? err.message : String(err)).slice(0, 500) || 'health check failed';
-      try {
-        await this.store.append(
-          miniStream(mini.id),
-          mini.version,
-          [{ type: 'MiniWentOffline', data: { error } }],
-          meta,
-          mini,
-        );
-        this.log.warn('mini went offline', { miniId: mini.id, hostname: mini.hostname, error });
-      } catch (appendErr) {
-        if (!(appendErr instanceof ConcurrencyError)) throw appendErr;
-      }
+      throw err;
     }
+    const change = check.ok ? 'mini came online' : 'mini went offline';
+    this.log[check.ok ? 'info' : 'warn'](change, {
+      miniId: mini.id,
+      hostname: mini.hostname,
+      ...(check.ok ? {} : { error: check.error }),
+    });
   }
 
   async stop(): Promise<void> {

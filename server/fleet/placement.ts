@@ -1,4 +1,4 @@
-import type { MiniState } from '../../projections/minis';
+import type { MiniState } from '../../events/mini';
 
 /** Pure placement rules for the mac-mini fleet. */
 

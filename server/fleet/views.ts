@@ -1,22 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/types';
-import { rowToMini } from '../../projections/rows';
+import { allocations } from '../../projections/claws';
+import { fleetMinis } from '../../projections/minis';
 
 /** The fleet as operators see it: every Mini with its capacity, allocation and the ports in use. */
 export async function fleetView(db: Kysely<Database>) {
-  const minis = await db
-    .selectFrom('mac_minis')
-    .selectAll()
-    .where('status', '<>', 'removed')
-    .orderBy('hostname')
-    .execute();
-  const used = await db
-    .selectFrom('claws')
-    .select(['mini_id', 'mini_port', 'slug', 'id'])
-    .where('mini_port', 'is not', null)
-    .orderBy('mini_port')
-    .execute();
-  return minis.map(rowToMini).map((m) => ({
+  const [minis, used] = await Promise.all([fleetMinis(db), allocations(db)]);
+  return minis.map((m) => ({
     id: m.id,
     hostname: m.hostname,
     agentUrl: m.agentUrl,
@@ -30,8 +20,8 @@ export async function fleetView(db: Kysely<Database>) {
     lastSeenAt: m.lastSeenAt,
     lastError: m.lastError,
     usedPorts: used
-      .filter((u) => u.mini_id === m.id)
-      .map((u) => ({ port: u.mini_port!, clawId: u.id, clawSlug: u.slug })),
+      .filter((u) => u.miniId === m.id)
+      .map((u) => ({ port: u.port, clawId: u.clawId, clawSlug: u.clawSlug })),
   }));
 }
 export type FleetMini = Awaited<ReturnType<typeof fleetView>>[number];

@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ClawState } from '../../projections/claws';
-import type { MiniState } from '../../projections/minis';
-import { rowToClaw } from '../../projections/rows';
+import type { ClawState } from '../../events/claw';
+import type { MiniState } from '../../events/mini';
+import { liveClawBySlug } from '../../projections/claws';
+import { minisProjection } from '../../projections/minis';
 import { authenticateCookieHeader } from '../auth/session';
 import { createLogger, type Logger } from '../log';
 import { requireMembership } from '../orgs/memberships';
@@ -37,9 +38,7 @@ export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
     `http://127.0.0.1:${cfg.PORT}`,
   ];
   return {
-    allowedOrigins: cfg.CLAWS_ALLOWED_ORIGINS
-      ? cfg.CLAWS_ALLOWED_ORIGINS.split(',').map((o) => o.trim())
-      : own,
+    allowedOrigins: cfg.allowedOrigins.length ? cfg.allowedOrigins : own,
     async authenticate(cookie) {
       const auth = await authenticateCookieHeader(db, cookie);
       return auth ? { userId: auth.user.id } : null;
@@ -47,19 +46,14 @@ export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
     async resolveClaw(userId, orgSlug, clawSlug) {
       const m = await requireMembership(db, userId, orgSlug);
       if (!m) return null;
-      const row = await db
-        .selectFrom('claws')
-        .selectAll()
-        .where('org_id', '=', m.org.id)
-        .where('slug', '=', clawSlug)
-        .where('status', '<>', 'deleted')
-        .executeTakeFirst();
-      return row ? rowToClaw(row) : null;
+      return liveClawBySlug(db, m.org.id, clawSlug);
     },
     async connectUpstream(claw) {
       const token = await runtime.secrets.get(gatewayTokenSecret(claw.id));
       if (!token) throw new Error('claw has no gateway token');
-      const mini: MiniState | null = claw.miniId ? await runtime.store.loadMini(claw.miniId) : null;
+      const mini: MiniState | null = claw.miniId
+        ? await runtime.store.load(minisProjection, claw.miniId)
+        : null;
       const connection = connectAsControlPlane({
         secrets: runtime.secrets,
         claw,

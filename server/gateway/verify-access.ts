@@ -1,5 +1,5 @@
-import type { ClawState } from '../../projections/claws';
-import type { MiniState } from '../../projections/minis';
+import type { ClawState, GatewayAccess } from '../../events/claw';
+import type { MiniState } from '../../events/mini';
 import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { loadControlPlaneIdentity } from './control-plane-identity';
 import { openclawConnect, OpenClawConnectError, type Connected, type HelloOk } from './openclaw-client';
@@ -48,11 +48,6 @@ export function grantProblem(hello: HelloOk): { retry: 'soon' | 'never'; reason:
   return null;
 }
 
-export type AccessResult =
-  | { ok: true; deviceId: string }
-  | { ok: false; retry: 'soon'; reason: string }
-  | { ok: false; retry: 'never'; reason: string };
-
 /**
  * Connects to a claw's gateway exactly as the chat proxy will (same URL, token, signed device,
  * scopes) and reports whether the gateway grants what chat needs. A pairing request that the Mini's
@@ -64,7 +59,7 @@ export async function verifyGatewayAccess(
   mini: MiniState | null,
   mode: UpstreamMode,
   timeoutMs = 5000,
-): Promise<AccessResult> {
+): Promise<GatewayAccess> {
   const token = await secrets.get(gatewayTokenSecret(claw.id));
   if (!token) return { ok: false, retry: 'never', reason: 'The claw has no gateway token' };
   try {

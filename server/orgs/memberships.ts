@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, Organization, Role } from '../../db/types';
 import { asPgError } from '../../events/errors';
-import { conflict, notFound } from '../errors';
+import { conflict, notFound } from '../../events/errors';
 import { normalizeEmail } from '../auth/users';
 import { createOrganization } from './organizations';
 

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, Organization } from '../../db/types';
 import { asPgError } from '../../events/errors';
-import { conflict, notFound } from '../errors';
+import { conflict, notFound } from '../../events/errors';
 import { slugify } from '../claws/slug';
 import { text } from '../validation';
 

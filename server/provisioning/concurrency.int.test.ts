@@ -1,4 +1,5 @@
 // test: serial (starts many gateway processes, or the real OpenClaw gateway: it runs alone)
+import { clawsProjection } from '../../projections/claws';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -110,7 +111,7 @@ describe(
 
       const extra = await requestClaw(ctx, { orgId: org.id, name: 'one too many' });
       const failed = await waitFor('the 101st claw to fail', async () => {
-        const c = await rt.store.loadClaw(extra.id);
+        const c = await rt.store.load(clawsProjection, extra.id);
         return c?.status === 'failed' ? c : null;
       });
       assert.match(failed.lastError!, /no capacity/i);

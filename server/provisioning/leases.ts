@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/types';
+import { dueClaws } from '../../projections/claws';
 
 /**
  * Claims up to `limit` claws that have work due and no live lease, for `owner`, in one statement.
@@ -14,16 +15,9 @@ export async function claimDueClaws(
   limit: number,
 ): Promise<string[]> {
   const until = new Date(now.getTime() + leaseMs);
+  const unleased = sql<boolean>`NOT EXISTS (SELECT 1 FROM claw_leases l WHERE l.claw_id = c.id AND l.expires_at > ${now})`;
   const { rows } = await sql<{ claw_id: string }>`
-    WITH due AS (
-      SELECT c.id FROM claws c
-      WHERE c.work_pending
-        AND (c.retry_at IS NULL OR c.retry_at <= ${now})
-        AND NOT EXISTS (SELECT 1 FROM claw_leases l WHERE l.claw_id = c.id AND l.expires_at > ${now})
-      ORDER BY c.updated_at
-      LIMIT ${limit}
-      FOR UPDATE OF c SKIP LOCKED
-    )
+    WITH due AS (${dueClaws(db, now, limit, unleased)})
     INSERT INTO claw_leases (claw_id, owner, expires_at)
     SELECT id, ${owner}, ${until} FROM due
     ON CONFLICT (claw_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at

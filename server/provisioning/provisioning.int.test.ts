@@ -1,8 +1,10 @@
+import { clawsProjection } from '../../projections/claws';
+import { minisProjection } from '../../projections/minis';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { clawStream } from '../../events/catalog';
-import type { ClawState } from '../../projections/claws';
+import { clawStream } from '../../events/claw';
+import type { ClawState } from '../../events/claw';
 import { createTestDatabase, testDrivers, type TestDatabase } from '../../tests/fixtures/db';
 import { startFaultProxy, type Fault } from '../../tests/fixtures/fault-proxy';
 import {
@@ -27,7 +29,7 @@ async function waitForClaw(rt: Runtime, clawId: string, done: (c: ClawState) => 
   return waitFor(
     `claw ${clawId}`,
     async () => {
-      const c = await rt.store.loadClaw(clawId);
+      const c = await rt.store.load(clawsProjection, clawId);
       return c && done(c) ? c : null;
     },
     timeoutMs,
@@ -35,7 +37,7 @@ async function waitForClaw(rt: Runtime, clawId: string, done: (c: ClawState) => 
 }
 
 const types = async (rt: Runtime, clawId: string) =>
-  (await rt.store.readStream(clawStream(clawId))).map((e) => e.type);
+  (await rt.store.readStream(clawStream, clawId)).map((e) => e.type);
 
 for (const driver of testDrivers()) {
   describe(`provisioning on ${driver}`, () => {
@@ -78,7 +80,7 @@ for (const driver of testDrivers()) {
         const lifecycle = (await types(rt, active.id)).filter((t) => LIFECYCLE.includes(t));
         assert.deepEqual(lifecycle, LIFECYCLE);
         assert.ok(fs.existsSync(`${bucketDir}/${active.bucket}`), 'bucket created');
-        assert.equal((await rt.store.loadMini(mini.id))!.allocated, 1);
+        assert.equal((await rt.store.load(minisProjection, mini.id))!.allocated, 1);
 
         // A real gateway answers its handshake on the claw's port with the claw's token.
         const token = (await rt.secrets.get(gatewayTokenSecret(active.id)))!;
@@ -92,7 +94,7 @@ for (const driver of testDrivers()) {
         ws.close();
 
         // Worker events keep the request's correlation and name their cause.
-        const stream = await rt.store.readStream(clawStream(active.id));
+        const stream = await rt.store.readStream(clawStream, active.id);
         assert.ok(stream.every((e) => e.correlationId === stream[0]!.correlationId));
         assert.ok(stream.slice(1).every((e) => e.causationId !== null && e.actor === 'system:provisioner'));
         assert.equal(stream[0]!.actor, 'user:alice');
@@ -109,7 +111,7 @@ for (const driver of testDrivers()) {
         ]);
         assert.equal(await isPortOpen(active.miniPort!), false, 'gateway stopped');
         assert.equal(fs.existsSync(`${bucketDir}/${active.bucket}`), false, 'bucket deleted');
-        assert.equal((await rt.store.loadMini(mini.id))!.allocated, 0);
+        assert.equal((await rt.store.load(minisProjection, mini.id))!.allocated, 0);
         assert.equal(await rt.secrets.get(gatewayTokenSecret(active.id)), null, 'token dropped');
         const listed = await createAgentClient({
           baseUrl: agent.url,
@@ -177,7 +179,7 @@ for (const driver of testDrivers()) {
             'error says why, not the token',
           );
           assert.equal(failed.miniPort, null);
-          assert.equal((await rt.store.loadMini(mini.id))!.allocated, 0);
+          assert.equal((await rt.store.load(minisProjection, mini.id))!.allocated, 0);
           assert.ok(proxy.seen.filter((s) => s.method === 'POST').length >= 3);
         } finally {
           await worker.stop();
@@ -210,7 +212,7 @@ for (const driver of testDrivers()) {
         const c = await requestClaw(commandContext(rt), { orgId, name: 'Refused' });
         const failed = await waitForClaw(rt, c.id, (x) => x.status === 'failed' && !x.workPending);
         assert.match(failed.lastError!, /ECONNREFUSED|refused|connect/i);
-        assert.equal((await rt.store.loadMini(mini.id))!.allocated, 0);
+        assert.equal((await rt.store.load(minisProjection, mini.id))!.allocated, 0);
       } finally {
         await worker.stop();
         for (const m of others) await uncordonMini(commandContext(rt), m.id);

@@ -122,7 +122,7 @@ for (const driver of testDrivers()) {
     it('accepts an Origin listed in CLAWS_ALLOWED_ORIGINS (a dashboard behind a tunnel)', async () => {
       const behindTunnel = {
         ...rt,
-        config: { ...rt.config, CLAWS_ALLOWED_ORIGINS: 'https://claws.example.com' },
+        config: { ...rt.config, allowedOrigins: ['https://claws.example.com'] },
       };
       const req = (origin: string) =>
         handleTrpcRequest(

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { config } from '../config';
 import { createLogger, type Logger } from '../log';
 import type { Runtime } from '../runtime';
 import { createTRPCContext, newRequestId, type Context } from './context';
@@ -10,10 +11,6 @@ import { appRouter } from './routers/_app';
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Calls in one batched request; the dashboard's largest page batches a handful. */
 export const MAX_BATCH_SIZE = 50;
-
-const defaultLog = createLogger((process.env.LOG_LEVEL as 'info' | undefined) ?? 'info', {
-  component: 'trpc',
-});
 
 const tooLarge = () =>
   new Response(JSON.stringify({ error: { message: 'Request body too large', code: 'PAYLOAD_TOO_LARGE' } }), {
@@ -56,7 +53,7 @@ export async function handleTrpcRequest(
   req: Request,
   opts: { runtime?: Runtime; log?: Logger; endpoint?: string } = {},
 ): Promise<Response> {
-  const log = opts.log ?? defaultLog;
+  const log = opts.log ?? createLogger(config().LOG_LEVEL, { component: 'trpc' });
   const bounded = await boundedRequest(req);
   if (!bounded) return tooLarge();
   return fetchRequestHandler({

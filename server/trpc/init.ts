@@ -2,9 +2,9 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z, ZodError } from 'zod';
 import type { Role } from '../../db/types';
-import { InvalidEventError } from '../../events/catalog';
+import { InvalidEventError } from '../../events/stream';
 import { ConcurrencyError, ProjectionConflictError } from '../../events/errors';
-import { CommandError } from '../errors';
+import { CommandError } from '../../events/errors';
 import { requireMembership } from '../orgs/memberships';
 import { OrgSlug } from '../orgs/organizations';
 import type { Context } from './context';
@@ -106,10 +106,7 @@ export function checkSameOrigin(headers: Headers, allowedOrigins: string[]): boo
 
 const sameOrigin = t.middleware(async ({ ctx, next, type }) => {
   if (type !== 'mutation') return next();
-  const allowed = ctx.runtime.config.CLAWS_ALLOWED_ORIGINS?.split(',').map((o) =>
-    o.trim().replace(/\/+$/, ''),
-  );
-  if (!checkSameOrigin(ctx.headers, allowed ?? []))
+  if (!checkSameOrigin(ctx.headers, ctx.runtime.config.allowedOrigins))
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site request refused' });
   return next();
 });

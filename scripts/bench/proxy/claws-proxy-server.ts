@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { ClawState } from '../../../projections/claws';
+import type { ClawState } from '../../../events/claw';
 import { silentLogger } from '../../../server/log';
 import { generateDeviceIdentity } from '../../../server/gateway/device-identity';
 import { openclawConnect } from '../../../server/gateway/openclaw-client';

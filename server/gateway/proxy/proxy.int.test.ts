@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import type { ClawState } from '../../../projections/claws';
+import type { ClawState } from '../../../events/claw';
 import { createLogger } from '../../log';
 import {
   gatewayReady,

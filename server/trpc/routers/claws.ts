@@ -2,11 +2,11 @@ import { TRPCError, tracked } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../../../db/types';
-import { clawStream, isClawEvent, streamEntityId } from '../../../events/catalog';
+import { clawStream, type ClawState } from '../../../events/claw';
 import { checkpointOf, headCheckpoint } from '../../../events/read';
-import { clawAt } from '../../../projections/claw-at';
-import type { ClawState } from '../../../projections/claws';
-import { rowToClaw } from '../../../projections/rows';
+import { streamEntityId } from '../../../events/stream';
+import { clawsOfOrg, clawsProjection, liveClawBySlug, liveClaws } from '../../../projections/claws';
+import { miniHostnames } from '../../../projections/minis';
 import { ClawName, clawSlugFor, deleteClaw, requestClaw, retryClaw } from '../../claws/commands';
 import { clawView, timelineEntry } from '../../claws/views';
 import { appendSignals } from '../live';
@@ -29,23 +29,14 @@ const createLimiter = new RateLimiter(10, 10);
 
 async function viewsOf(db: Kysely<Database>, claws: ClawState[]) {
   const miniIds = [...new Set(claws.map((c) => c.miniId).filter((id): id is string => id !== null))];
-  const minis = miniIds.length
-    ? await db.selectFrom('mac_minis').select(['id', 'hostname']).where('id', 'in', miniIds).execute()
-    : [];
-  const hostnames = new Map(minis.map((m) => [m.id, m.hostname]));
+  const hostnames = await miniHostnames(db, miniIds);
   return claws.map((c) => clawView(c, c.miniId ? (hostnames.get(c.miniId) ?? null) : null));
 }
 
 async function findClaw(ctx: Context & { org: { id: string } }, slug: string): Promise<ClawState> {
-  const row = await ctx.runtime.database.db
-    .selectFrom('claws')
-    .selectAll()
-    .where('org_id', '=', ctx.org.id)
-    .where('slug', '=', slug)
-    .where('status', '<>', 'deleted')
-    .executeTakeFirst();
-  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'Claw not found' });
-  return rowToClaw(row);
+  const claw = await liveClawBySlug(ctx.runtime.database.db, ctx.org.id, slug);
+  if (!claw) throw new TRPCError({ code: 'NOT_FOUND', message: 'Claw not found' });
+  return claw;
 }
 
 const commandCtx = (ctx: Context & { user: { id: string } }) => ({
@@ -75,14 +66,8 @@ export const clawsRouter = router({
   }),
 
   list: orgProcedure.query(async ({ ctx }) => {
-    const rows = await ctx.runtime.database.db
-      .selectFrom('claws')
-      .selectAll()
-      .where('org_id', '=', ctx.org.id)
-      .where('status', '<>', 'deleted')
-      .orderBy('created_at', 'desc')
-      .execute();
-    return viewsOf(ctx.runtime.database.db, rows.map(rowToClaw));
+    const db = ctx.runtime.database.db;
+    return viewsOf(db, await liveClaws(db, ctx.org.id));
   }),
 
   get: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
@@ -92,7 +77,7 @@ export const clawsRouter = router({
 
   timeline: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
     const claw = await findClaw(ctx, input.clawSlug);
-    const events = await ctx.runtime.store.readStream(clawStream(claw.id));
+    const events = await ctx.runtime.store.readStream(clawStream, claw.id);
     return events.map((e, i) => timelineEntry(e, events[i - 1]));
   }),
 
@@ -100,7 +85,7 @@ export const clawsRouter = router({
     .input(z.object({ clawSlug: ClawSlug, version: z.number().int().min(1).max(1_000_000) }))
     .query(async ({ ctx, input }) => {
       const claw = await findClaw(ctx, input.clawSlug);
-      const state = await clawAt(ctx.runtime.store, claw.id, input.version);
+      const state = await ctx.runtime.store.stateAt(clawsProjection, claw.id, input.version);
       return state ? clawView(state) : null;
     }),
 
@@ -130,16 +115,13 @@ export const clawsRouter = router({
           if (page.events.length === 0) break;
           const last = new Map<string, string>();
           for (const e of page.events)
-            if (isClawEvent(e)) last.set(streamEntityId(e.streamId), checkpointOf(e));
+            if (clawStream.owns(e)) last.set(streamEntityId(e.streamId), checkpointOf(e));
           checkpoint = page.checkpoint;
           if (last.size) {
-            const rows = await database.db
-              .selectFrom('claws')
-              .selectAll()
-              .where('org_id', '=', ctx.org.id)
-              .where('id', 'in', [...last.keys()])
-              .execute();
-            const views = await viewsOf(database.db, rows.map(rowToClaw));
+            const views = await viewsOf(
+              database.db,
+              await clawsOfOrg(database.db, ctx.org.id, [...last.keys()]),
+            );
             views.sort((a, b) => last.get(a.id)!.localeCompare(last.get(b.id)!, 'en', { numeric: true }));
             for (const v of views) yield tracked(last.get(v.id)!, v);
           }
@@ -170,14 +152,14 @@ export const clawsRouter = router({
         let previous =
           version > 0
             ? (
-                await ctx.runtime.store.readStream(clawStream(claw.id), {
+                await ctx.runtime.store.readStream(clawStream, claw.id, {
                   fromVersion: version,
                   toVersion: version,
                 })
               )[0]
             : undefined;
         do {
-          const events = await ctx.runtime.store.readStream(clawStream(claw.id), {
+          const events = await ctx.runtime.store.readStream(clawStream, claw.id, {
             fromVersion: version + 1,
           });
           for (const e of events) {

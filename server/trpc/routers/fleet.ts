@@ -1,6 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { isClawEvent, isMiniEvent } from '../../../events/catalog';
+import { clawStream } from '../../../events/claw';
+import { miniStream } from '../../../events/mini';
 import { headCheckpoint } from '../../../events/read';
 import {
   cordonMini,
@@ -82,8 +83,8 @@ export const fleetRouter = router({
             checkpoint = page.checkpoint;
             changed ||= page.events.some(
               (e) =>
-                isMiniEvent(e) ||
-                (isClawEvent(e) && (e.type === 'MiniAllocated' || e.type === 'AllocationReleased')),
+                miniStream.owns(e) ||
+                (clawStream.owns(e) && (e.type === 'MiniAllocated' || e.type === 'AllocationReleased')),
             );
             if (page.events.length < 1000) break;
           }

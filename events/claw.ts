@@ -1,0 +1,443 @@
+import { z } from 'zod';
+import {
+  DEPLOYMENT_TARGETS,
+  PROVISIONING_STEPS,
+  type ClawStatus,
+  type DeploymentTarget,
+  type ProvisioningStep,
+} from '../db/types';
+import { conflict, notFound, preconditionFailed } from './errors';
+import { defineStream, type EventsOf } from './stream';
+import type { Envelope, Failure } from './types';
+
+/**
+ * The life of a claw, top to bottom: 1. its events, 2. its state, 3. how each event moves the
+ * state, 4. the decisions commands and the provisioning worker make on that state (pure), and
+ * 5. what the worker does next in each state. Everything here is pure; the I/O is in the commands
+ * (server/claws/commands.ts) and the worker's steps (server/provisioning/steps.ts).
+ *
+ * | status         | means                                                  | the worker next          | entered by                               |
+ * | -------------- | ------------------------------------------------------ | ------------------------ | ---------------------------------------- |
+ * | `requested`    | asked for; no Mini holds it yet                        | allocate                 | ClawRequested, ClawRetryRequested        |
+ * | `provisioning` | holds a port on a Mini; its gateway is being brought up| start_agent → create_bucket → wait_ready | MiniAllocated        |
+ * | `active`       | its gateway answers the control plane with chat scopes | nothing                  | ClawActive                               |
+ * | `failed`       | provisioning gave up (`lastError` says why)            | stop_agent, release      | ProvisioningFailed                       |
+ * | `deleting`     | deletion asked for; being taken apart                  | stop_agent → delete_bucket → release → finish_delete | ClawDeletionRequested |
+ * | `deleted`      | gone: nothing runs, nothing is held                    | nothing                  | ClawDeleted                              |
+ *
+ * A failed step that may be retried appends ProvisioningStepFailed (status unchanged, `retryAt`
+ * holds the worker off); a forward step that runs out of attempts, or fails permanently, appends
+ * ProvisioningFailed. Compensation (stop, release) after a failure keeps `lastError`.
+ */
+export const CLAW_STATUS_MEANING = {
+  requested: 'Asked for; waiting for a Mini with a free slot',
+  provisioning: 'Has a port on a Mini; its gateway is starting',
+  active: 'Running; its gateway answers with chat access',
+  failed: 'Provisioning gave up; see the last error',
+  deleting: 'Being deleted: gateway, bucket and port are being released',
+  deleted: 'Deleted; nothing runs and nothing is held',
+} as const satisfies Record<ClawStatus, string>;
+
+// ─── 1. Events ─────────────────────────────────────────────────────────────────────────────────
+
+const uuid = z.uuid();
+const port = z.number().int().min(1).max(65535);
+const errorText = z.string().min(1).max(2000);
+const step = z.enum(PROVISIONING_STEPS);
+const who = z.string().min(1);
+
+/** Secrets never appear in events; they carry fingerprints of them instead. */
+export const clawEventSchemas = {
+  ClawRequested: z.object({
+    clawId: uuid,
+    orgId: uuid,
+    slug: z.string().min(1).max(63),
+    name: z.string().min(1).max(100),
+    target: z.enum(DEPLOYMENT_TARGETS),
+    requestedBy: who,
+    tokenFingerprint: z.string().min(8).max(64),
+  }),
+  MiniAllocated: z.object({ miniId: uuid, port, tunnelHostname: z.string().min(1).max(253) }),
+  AgentStarted: z.object({ miniId: uuid, port }),
+  BucketCreated: z.object({ bucket: z.string().min(3).max(63) }),
+  GatewayPaired: z.object({ deviceId: z.string().regex(/^[0-9a-f]{64}$/) }),
+  ClawActive: z.object({ warmupMs: z.number().int().min(0) }),
+  ProvisioningStepFailed: z.object({
+    step,
+    attempt: z.number().int().min(1),
+    error: errorText,
+    retryAt: z.iso.datetime({ offset: true }),
+  }),
+  ProvisioningFailed: z.object({ step, error: errorText }),
+  ClawRetryRequested: z.object({ requestedBy: who }),
+  ClawDeletionRequested: z.object({ requestedBy: who }),
+  AgentStopped: z.object({ miniId: uuid }),
+  BucketDeleted: z.object({ bucket: z.string().min(3).max(63) }),
+  AllocationReleased: z.object({ miniId: uuid, port }),
+  ClawDeleted: z.object({}),
+} as const;
+
+/** `claw-<id>` streams. */
+export const clawStream = defineStream('claw', clawEventSchemas);
+export type ClawEvent = EventsOf<typeof clawEventSchemas>;
+export type ClawEventType = ClawEvent['type'];
+export type ClawEventOf<K extends ClawEventType> = Extract<ClawEvent, { type: K }>;
+
+// ─── 2. State ──────────────────────────────────────────────────────────────────────────────────
+
+/** A claw after its events; the `claws` row is this state (projections/claws.ts). */
+export interface ClawState {
+  id: string;
+  orgId: string;
+  slug: string;
+  name: string;
+  status: ClawStatus;
+  target: DeploymentTarget;
+  miniId: string | null;
+  /** Set while the claw holds a port on its Mini; cleared by AllocationReleased. */
+  miniPort: number | null;
+  tunnelHostname: string | null;
+  bucket: string | null;
+  lastError: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  activeAt: Date | null;
+  /** The agent was asked to run the gateway and said yes; cleared once it stopped it. */
+  agentRunning: boolean;
+  pairedDeviceId: string | null;
+  /** Consecutive failures of `failedStep`. */
+  attempts: number;
+  failedStep: ProvisioningStep | null;
+  /** The worker leaves the claw alone until then (backoff after a failed attempt). */
+  retryAt: Date | null;
+  warmupMs: number | null;
+  /** Whether the worker has a next step for this claw (`nextStep` is not null); its work queue. */
+  workPending: boolean;
+}
+
+// ─── 3. Evolve ─────────────────────────────────────────────────────────────────────────────────
+
+export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>): ClawState {
+  if (event.type === 'ClawRequested') {
+    if (state) throw new Error(`Claw ${state.id} was already requested`);
+    const d = event.data;
+    return withDerived({
+      id: d.clawId,
+      orgId: d.orgId,
+      slug: d.slug,
+      name: d.name,
+      status: 'requested',
+      target: d.target,
+      miniId: null,
+      miniPort: null,
+      tunnelHostname: null,
+      bucket: null,
+      lastError: null,
+      version: event.streamVersion,
+      createdAt: event.createdAt,
+      updatedAt: event.createdAt,
+      activeAt: null,
+      agentRunning: false,
+      pairedDeviceId: null,
+      attempts: 0,
+      failedStep: null,
+      retryAt: null,
+      warmupMs: null,
+      workPending: true,
+    });
+  }
+  if (!state) throw new Error(`${event.type} before ClawRequested`);
+  const s: ClawState = { ...state, version: event.streamVersion, updatedAt: event.createdAt };
+  // A step that succeeds ends any run of failures of the step before it.
+  const progressed = { attempts: 0, failedStep: null, retryAt: null };
+  // Cleaning up after a failure keeps saying why the claw failed.
+  const cleaned = s.status === 'failed' ? { attempts: 0, retryAt: null } : progressed;
+  switch (event.type) {
+    case 'MiniAllocated':
+      return withDerived({
+        ...s,
+        ...progressed,
+        status: 'provisioning',
+        miniId: event.data.miniId,
+        miniPort: event.data.port,
+        tunnelHostname: event.data.tunnelHostname,
+        lastError: null,
+      });
+    case 'AgentStarted':
+      return withDerived({ ...s, ...progressed, agentRunning: true });
+    case 'BucketCreated':
+      return withDerived({ ...s, ...progressed, bucket: event.data.bucket });
+    case 'GatewayPaired':
+      return withDerived({ ...s, pairedDeviceId: event.data.deviceId });
+    case 'ClawActive':
+      return withDerived({
+        ...s,
+        ...progressed,
+        status: 'active',
+        activeAt: event.createdAt,
+        warmupMs: event.data.warmupMs,
+        lastError: null,
+      });
+    case 'ProvisioningStepFailed':
+      return withDerived({
+        ...s,
+        attempts: event.data.attempt,
+        failedStep: event.data.step,
+        lastError: event.data.error,
+        retryAt: new Date(event.data.retryAt),
+      });
+    case 'ProvisioningFailed':
+      return withDerived({
+        ...s,
+        ...progressed,
+        status: 'failed',
+        failedStep: event.data.step,
+        lastError: event.data.error,
+      });
+    case 'ClawRetryRequested':
+      return withDerived({ ...s, ...progressed, status: 'requested', lastError: null });
+    case 'ClawDeletionRequested':
+      return withDerived({ ...s, ...progressed, status: 'deleting' });
+    case 'AgentStopped':
+      return withDerived({ ...s, ...cleaned, agentRunning: false, pairedDeviceId: null });
+    case 'BucketDeleted':
+      return withDerived({ ...s, ...cleaned, bucket: null });
+    case 'AllocationReleased':
+      return withDerived({ ...s, ...cleaned, miniPort: null });
+    case 'ClawDeleted':
+      return withDerived({ ...s, ...progressed, status: 'deleted' });
+  }
+}
+
+const withDerived = (s: ClawState): ClawState => ({ ...s, workPending: nextStep(s) !== null });
+
+/** Folds a stream's events into the claw they describe (or null for an empty stream). */
+export function foldClaw(
+  events: Iterable<Envelope<ClawEvent>>,
+  from: ClawState | null = null,
+): ClawState | null {
+  let state = from;
+  for (const e of events) state = evolveClaw(state, e);
+  return state;
+}
+
+// ─── 4. Decisions ──────────────────────────────────────────────────────────────────────────────
+
+export interface ClawRequest {
+  clawId: string;
+  orgId: string;
+  slug: string;
+  name: string;
+  target: DeploymentTarget;
+  requestedBy: string;
+  tokenFingerprint: string;
+}
+
+/** A new claw, unless its organization already has a live claw with that slug. */
+export function decideRequest(request: ClawRequest, known: { slugTaken: boolean }): ClawEvent[] {
+  if (known.slugTaken) throw slugTaken(request.slug);
+  return [{ type: 'ClawRequested', data: request }];
+}
+
+export const slugTaken = (slug: string) =>
+  conflict(`A claw with the slug "${slug}" already exists in this organization`);
+
+/** Deletion of a live claw; asking again while it is being deleted changes nothing. */
+export function decideDeletion(claw: ClawState | null, requestedBy: string): ClawEvent[] {
+  if (!claw || claw.status === 'deleted') throw notFound('Claw');
+  if (claw.status === 'deleting') return [];
+  return [{ type: 'ClawDeletionRequested', data: { requestedBy } }];
+}
+
+/** A failed claw goes through provisioning again, once its compensation has finished. */
+export function decideRetry(claw: ClawState | null, requestedBy: string): ClawEvent[] {
+  if (!claw || claw.status === 'deleted') throw notFound('Claw');
+  if (claw.status !== 'failed')
+    throw preconditionFailed(`Only a failed claw can be retried (this one is ${claw.status})`);
+  if (claw.workPending)
+    throw preconditionFailed('The failed attempt is still being cleaned up; try again in a moment');
+  return [{ type: 'ClawRetryRequested', data: { requestedBy } }];
+}
+
+/** The events a step appends once its side effect was seen to succeed. */
+export const stepSucceeded = {
+  start_agent: (c: ClawState): ClawEvent[] => [
+    { type: 'AgentStarted', data: { miniId: c.miniId!, port: c.miniPort! } },
+  ],
+  create_bucket: (_c: ClawState, bucket: string): ClawEvent[] => [
+    { type: 'BucketCreated', data: { bucket } },
+  ],
+  stop_agent: (c: ClawState): ClawEvent[] => [{ type: 'AgentStopped', data: { miniId: c.miniId! } }],
+  delete_bucket: (c: ClawState): ClawEvent[] => [{ type: 'BucketDeleted', data: { bucket: c.bucket! } }],
+  release: (c: ClawState): ClawEvent[] => [
+    { type: 'AllocationReleased', data: { miniId: c.miniId!, port: c.miniPort! } },
+  ],
+  finish_delete: (): ClawEvent[] => [{ type: 'ClawDeleted', data: {} }],
+};
+
+/** Allocation found no Mini: the claw fails at once (there is nothing to retry against). */
+export const allocationFailed = (reason: string): ClawEvent[] => [
+  { type: 'ProvisioningFailed', data: { step: 'allocate', error: reason } },
+];
+
+/** What the worker saw of a provisioning gateway: the agent's report, and the control plane's own handshake. */
+export type ReadinessObservation =
+  | { agent: 'running'; access: GatewayAccess }
+  | { agent: 'starting' }
+  | { agent: 'failed'; error?: string }
+  /** The agent does not run it (a restarted Mini?): the worker asks it to start the gateway again. */
+  | { agent: 'stopped' | 'unknown' };
+
+/** Whether the control plane got in with chat's scopes; `retry: 'never'` means it never will. */
+export type GatewayAccess =
+  { ok: true; deviceId: string } | { ok: false; retry: 'soon' | 'never'; reason: string };
+
+export type Readiness =
+  | { next: 'active'; events: ClawEvent[] }
+  /** Look again shortly. */
+  | { next: 'wait' }
+  | { next: 'failed'; failure: Failure; restart: boolean };
+
+/**
+ * Whether a provisioning claw is ready. Running on its Mini is not enough: the control plane must
+ * get in with chat's scopes, or the proxy could not serve it. Waiting has a deadline, counted from
+ * the claw's last change.
+ */
+export function decideReadiness(
+  c: ClawState,
+  seen: ReadinessObservation,
+  now: Date,
+  readyTimeoutMs: number,
+): Readiness {
+  const waited = now.getTime() - c.updatedAt.getTime();
+  const notReady = (why: string): Readiness =>
+    waited > readyTimeoutMs
+      ? {
+          next: 'failed',
+          restart: false,
+          failure: retryable(
+            `The gateway did not become ready within ${Math.round(waited / 1000)} s (${why})`,
+          ),
+        }
+      : { next: 'wait' };
+  switch (seen.agent) {
+    case 'running': {
+      const access = seen.access;
+      if (!access.ok && access.retry === 'never')
+        return { next: 'failed', restart: false, failure: { kind: 'permanent', message: access.reason } };
+      if (!access.ok) return notReady(access.reason);
+      const events: ClawEvent[] = [];
+      if (access.deviceId !== c.pairedDeviceId)
+        events.push({ type: 'GatewayPaired', data: { deviceId: access.deviceId } });
+      events.push({
+        type: 'ClawActive',
+        data: { warmupMs: Math.max(0, now.getTime() - c.createdAt.getTime()) },
+      });
+      return { next: 'active', events };
+    }
+    case 'starting':
+      return notReady('still starting');
+    case 'failed':
+      return {
+        next: 'failed',
+        restart: false,
+        failure: retryable(`The gateway failed: ${seen.error ?? 'no detail'}`),
+      };
+    case 'stopped':
+    case 'unknown':
+      return {
+        next: 'failed',
+        restart: true,
+        failure: retryable(`The gateway was not running on its Mini (${seen.agent}); restarted it`),
+      };
+  }
+}
+
+const retryable = (message: string): Failure => ({ kind: 'retryable', message });
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+/**
+ * What a failed step means: another attempt after a backoff, or, for a forward step out of
+ * attempts or failed for good, giving the claw up (compensation follows). Cleanup steps never give
+ * up. Steps that only write the database record nothing: the next round simply runs them again.
+ */
+export function decideStepFailure(
+  c: ClawState,
+  step: WorkerStep,
+  failure: Failure,
+  policy: RetryPolicy,
+  now: Date,
+  random: () => number = Math.random,
+): ClawEvent[] {
+  if (!isRecordedStep(step)) return [];
+  const attempt = c.failedStep === step ? c.attempts + 1 : 1;
+  const giveUp = isForwardStep(step) && (failure.kind === 'permanent' || attempt >= policy.maxAttempts);
+  if (giveUp) return [{ type: 'ProvisioningFailed', data: { step, error: failure.message } }];
+  const retryAt = new Date(
+    now.getTime() + backoffMs(attempt, policy.backoffBaseMs, policy.backoffMaxMs, random),
+  );
+  return [
+    {
+      type: 'ProvisioningStepFailed',
+      data: { step, attempt, error: failure.message, retryAt: retryAt.toISOString() },
+    },
+  ];
+}
+
+/** Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped. */
+export function backoffMs(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+// ─── 5. The next step ──────────────────────────────────────────────────────────────────────────
+
+/** Everything the provisioning worker may do for a claw: the recorded steps, plus two that only write the log. */
+export type WorkerStep = ProvisioningStep | 'release' | 'finish_delete';
+
+/** Steps whose failure, once retries run out, fails the claw. Cleanup steps keep retrying instead. */
+export const isForwardStep = (s: WorkerStep) =>
+  s === 'allocate' || s === 'start_agent' || s === 'create_bucket' || s === 'wait_ready';
+
+const isRecordedStep = (s: WorkerStep): s is Exclude<ProvisioningStep, 'allocate'> =>
+  s !== 'allocate' && s !== 'release' && s !== 'finish_delete';
+
+/**
+ * What the worker does next for a claw, from its state alone, so any worker that picks the claw up
+ * after a crash continues exactly where the log says it is. Null: nothing to do.
+ */
+export function nextStep(
+  c: Pick<ClawState, 'status' | 'agentRunning' | 'bucket' | 'miniPort'>,
+): WorkerStep | null {
+  switch (c.status) {
+    case 'requested':
+      return 'allocate';
+    case 'provisioning':
+      if (!c.agentRunning) return 'start_agent';
+      if (!c.bucket) return 'create_bucket';
+      return 'wait_ready';
+    case 'failed':
+      if (c.agentRunning) return 'stop_agent';
+      if (c.miniPort !== null) return 'release';
+      return null;
+    case 'deleting':
+      if (c.agentRunning) return 'stop_agent';
+      if (c.bucket) return 'delete_bucket';
+      if (c.miniPort !== null) return 'release';
+      return 'finish_delete';
+    case 'active':
+    case 'deleted':
+      return null;
+  }
+}

@@ -1,0 +1,386 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decider } from '../tests/fixtures/decider';
+import {
+  backoffMs,
+  decideDeletion,
+  decideReadiness,
+  decideRequest,
+  decideRetry,
+  decideStepFailure,
+  evolveClaw,
+  foldClaw,
+  isForwardStep,
+  nextStep,
+  type ClawEvent,
+  type ClawState,
+} from './claw';
+import type { Envelope } from './types';
+
+const clawId = '11111111-1111-4111-8111-111111111111';
+const miniId = '22222222-2222-4222-8222-222222222222';
+let v = 0;
+const at = (e: ClawEvent): Envelope<ClawEvent> => ({
+  ...e,
+  streamVersion: ++v,
+  createdAt: new Date(1_700_000_000_000 + v * 1000),
+});
+const requested: ClawEvent = {
+  type: 'ClawRequested',
+  data: {
+    clawId,
+    orgId: miniId,
+    slug: 'a',
+    name: 'A',
+    target: 'mac-mini',
+    requestedBy: 'u',
+    tokenFingerprint: 'fp_12345678',
+  },
+};
+
+describe('evolveClaw', () => {
+  it('walks the happy path to active and back to deleted', () => {
+    v = 0;
+    const events = [
+      requested,
+      { type: 'MiniAllocated', data: { miniId, port: 20001, tunnelHostname: 'claw-x.t' } },
+      { type: 'AgentStarted', data: { miniId, port: 20001 } },
+      { type: 'BucketCreated', data: { bucket: 'claws-abc' } },
+      { type: 'ClawActive', data: { warmupMs: 1234 } },
+    ].map((e) => at(e as ClawEvent));
+    const active = foldClaw(events)!;
+    assert.equal(active.status, 'active');
+    assert.equal(active.miniPort, 20001);
+    assert.equal(active.warmupMs, 1234);
+    assert.equal(active.workPending, false);
+    assert.equal(active.version, 5);
+    assert.deepEqual(active.activeAt, events[4]!.createdAt);
+    const deleted = foldClaw(
+      [
+        { type: 'ClawDeletionRequested', data: { requestedBy: 'u' } },
+        { type: 'AgentStopped', data: { miniId } },
+        { type: 'BucketDeleted', data: { bucket: 'claws-abc' } },
+        { type: 'AllocationReleased', data: { miniId, port: 20001 } },
+        { type: 'ClawDeleted', data: {} },
+      ].map((e) => at(e as ClawEvent)),
+      active,
+    )!;
+    assert.equal(deleted.status, 'deleted');
+    assert.equal(deleted.miniPort, null);
+    assert.equal(deleted.bucket, null);
+    assert.equal(deleted.agentRunning, false);
+    assert.equal(deleted.workPending, false);
+  });
+
+  it('counts step failures, resets them on progress, and keeps work pending after a failure until compensated', () => {
+    v = 0;
+    let s = evolveClaw(null, at(requested));
+    s = evolveClaw(
+      s,
+      at({
+        type: 'ProvisioningStepFailed',
+        data: { step: 'allocate', attempt: 1, error: 'x', retryAt: new Date(0).toISOString() },
+      }),
+    );
+    assert.equal(s.attempts, 1);
+    assert.equal(s.status, 'requested');
+    s = evolveClaw(s, at({ type: 'MiniAllocated', data: { miniId, port: 1, tunnelHostname: 'h' } }));
+    assert.equal(s.attempts, 0);
+    assert.equal(s.retryAt, null);
+    s = evolveClaw(s, at({ type: 'AgentStarted', data: { miniId, port: 1 } }));
+    s = evolveClaw(s, at({ type: 'ProvisioningFailed', data: { step: 'wait_ready', error: 'never ready' } }));
+    assert.equal(s.status, 'failed');
+    assert.equal(s.workPending, true, 'compensation still has to stop the agent and free the port');
+    s = evolveClaw(s, at({ type: 'AgentStopped', data: { miniId } }));
+    s = evolveClaw(s, at({ type: 'AllocationReleased', data: { miniId, port: 1 } }));
+    assert.equal(s.workPending, false);
+    assert.equal(s.lastError, 'never ready');
+  });
+
+  it('refuses events before ClawRequested and a second ClawRequested', () => {
+    v = 0;
+    assert.throws(() => evolveClaw(null, at({ type: 'ClawDeleted', data: {} })), /before ClawRequested/);
+    const s = evolveClaw(null, at(requested));
+    assert.throws(() => evolveClaw(s, at(requested)), /already requested/);
+  });
+
+  it('is pure: the previous state is not modified', () => {
+    v = 0;
+    const s = evolveClaw(null, at(requested));
+    const copy = structuredClone(s);
+    evolveClaw(s, at({ type: 'ClawDeletionRequested', data: { requestedBy: 'u' } }));
+    assert.deepEqual(s, copy);
+  });
+
+  it('derives pending work from the next step', () => {
+    v = 0;
+    const failed = foldClaw(
+      [requested, { type: 'ProvisioningFailed', data: { step: 'allocate', error: 'no capacity' } }].map((e) =>
+        at(e as ClawEvent),
+      ),
+    )!;
+    assert.equal(failed.workPending, false);
+    assert.equal(nextStep({ ...failed, miniPort: 3 }), 'release');
+  });
+});
+
+const claw = (over: Partial<ClawState>): ClawState =>
+  ({ status: 'requested', agentRunning: false, bucket: null, miniPort: null, ...over }) as ClawState;
+
+describe('nextStep', () => {
+  it('provisions forward from the projected state', () => {
+    assert.equal(nextStep(claw({ status: 'requested' })), 'allocate');
+    assert.equal(nextStep(claw({ status: 'provisioning', miniPort: 1 })), 'start_agent');
+    assert.equal(
+      nextStep(claw({ status: 'provisioning', miniPort: 1, agentRunning: true })),
+      'create_bucket',
+    );
+    assert.equal(
+      nextStep(claw({ status: 'provisioning', miniPort: 1, agentRunning: true, bucket: 'b' })),
+      'wait_ready',
+    );
+    assert.equal(nextStep(claw({ status: 'active', miniPort: 1, agentRunning: true, bucket: 'b' })), null);
+  });
+
+  it('compensates a failure: stop the gateway, then free the port, and keeps the bucket', () => {
+    assert.equal(
+      nextStep(claw({ status: 'failed', miniPort: 1, agentRunning: true, bucket: 'b' })),
+      'stop_agent',
+    );
+    assert.equal(nextStep(claw({ status: 'failed', miniPort: 1, bucket: 'b' })), 'release');
+    assert.equal(nextStep(claw({ status: 'failed', bucket: 'b' })), null);
+  });
+
+  it('deletes in order: gateway, bucket, port, then the claw', () => {
+    assert.equal(
+      nextStep(claw({ status: 'deleting', miniPort: 1, agentRunning: true, bucket: 'b' })),
+      'stop_agent',
+    );
+    assert.equal(nextStep(claw({ status: 'deleting', miniPort: 1, bucket: 'b' })), 'delete_bucket');
+    assert.equal(nextStep(claw({ status: 'deleting', miniPort: 1 })), 'release');
+    assert.equal(nextStep(claw({ status: 'deleting' })), 'finish_delete');
+    assert.equal(nextStep(claw({ status: 'deleted' })), null);
+  });
+
+  it('fails a claw only on forward steps', () => {
+    assert.equal(isForwardStep('wait_ready'), true);
+    assert.equal(isForwardStep('stop_agent'), false);
+    assert.equal(isForwardStep('delete_bucket'), false);
+  });
+});
+
+describe('backoffMs', () => {
+  it('grows exponentially with jitter between half and all of the ceiling, and is capped', () => {
+    assert.equal(
+      backoffMs(1, 1000, 60_000, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffMs(1, 1000, 60_000, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffMs(3, 1000, 60_000, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffMs(20, 1000, 60_000, () => 1),
+      60_000,
+    );
+    const samples = Array.from({ length: 50 }, () => backoffMs(4, 100, 10_000));
+    assert.ok(samples.every((s) => s >= 400 && s <= 800));
+    assert.ok(new Set(samples).size > 1, 'jittered');
+  });
+});
+
+// ─── Decisions, given/when/then ────────────────────────────────────────────────────────────────
+
+const given = decider<ClawEvent, ClawState>(evolveClaw);
+const allocated: ClawEvent = {
+  type: 'MiniAllocated',
+  data: { miniId, port: 20001, tunnelHostname: 'claw-x.t' },
+};
+const started: ClawEvent = { type: 'AgentStarted', data: { miniId, port: 20001 } };
+const bucketed: ClawEvent = { type: 'BucketCreated', data: { bucket: 'claws-abc' } };
+const activated: ClawEvent = { type: 'ClawActive', data: { warmupMs: 10 } };
+const failedForGood: ClawEvent = {
+  type: 'ProvisioningFailed',
+  data: { step: 'wait_ready', error: 'never ready' },
+};
+const deletion: ClawEvent = { type: 'ClawDeletionRequested', data: { requestedBy: 'u' } };
+const policy = { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 60_000 };
+const now = new Date(1_800_000_000_000);
+const half = () => 0.5;
+
+describe('decideRequest', () => {
+  it('requests a claw whose slug is free', () => {
+    given()
+      .when(() => decideRequest(requested.data as ClawRequestData, { slugTaken: false }))
+      .then([requested]);
+  });
+  it('refuses a slug a live claw of the organization holds', () => {
+    given()
+      .when(() => decideRequest(requested.data as ClawRequestData, { slugTaken: true }))
+      .thenRefuses(/slug "a" already exists/);
+  });
+});
+
+type ClawRequestData = Parameters<typeof decideRequest>[0];
+
+describe('decideDeletion', () => {
+  it('deletes an active claw', () => {
+    given(requested, allocated, started, bucketed, activated)
+      .when((c) => decideDeletion(c, 'u'))
+      .then([deletion]);
+  });
+  it('changes nothing when the claw is already being deleted', () => {
+    given(requested, deletion)
+      .when((c) => decideDeletion(c, 'u'))
+      .then([]);
+  });
+  it('refuses a claw that does not exist or was deleted', () => {
+    given()
+      .when((c) => decideDeletion(c, 'u'))
+      .thenRefuses(/Claw not found/);
+    given(requested, deletion, { type: 'ClawDeleted', data: {} })
+      .when((c) => decideDeletion(c, 'u'))
+      .thenRefuses(/Claw not found/);
+  });
+});
+
+describe('decideRetry', () => {
+  const retry: ClawEvent = { type: 'ClawRetryRequested', data: { requestedBy: 'u' } };
+  it('retries a failed claw once its compensation is done', () => {
+    given(
+      requested,
+      allocated,
+      started,
+      failedForGood,
+      { type: 'AgentStopped', data: { miniId } },
+      {
+        type: 'AllocationReleased',
+        data: { miniId, port: 20001 },
+      },
+    )
+      .when((c) => decideRetry(c, 'u'))
+      .then([retry]);
+  });
+  it('waits while the failed attempt is still being cleaned up', () => {
+    given(requested, allocated, started, failedForGood)
+      .when((c) => decideRetry(c, 'u'))
+      .thenRefuses(/still being cleaned up/);
+  });
+  it('refuses a claw that did not fail', () => {
+    given(requested, allocated)
+      .when((c) => decideRetry(c, 'u'))
+      .thenRefuses(/Only a failed claw can be retried \(this one is provisioning\)/);
+  });
+});
+
+describe('decideStepFailure', () => {
+  const fail = (message: string, kind: 'retryable' | 'permanent' = 'retryable') => ({ kind, message });
+  it('schedules another attempt with backoff after a retryable failure', () => {
+    given(requested, allocated)
+      .when((c) => decideStepFailure(c!, 'start_agent', fail('agent returned 503'), policy, now, half))
+      .then([
+        {
+          type: 'ProvisioningStepFailed',
+          data: {
+            step: 'start_agent',
+            attempt: 1,
+            error: 'agent returned 503',
+            retryAt: new Date(now.getTime() + 750).toISOString(),
+          },
+        },
+      ]);
+  });
+  it('counts attempts of the same step and gives a forward step up at the limit', () => {
+    const failedOnce: ClawEvent = {
+      type: 'ProvisioningStepFailed',
+      data: { step: 'start_agent', attempt: 2, error: 'x', retryAt: now.toISOString() },
+    };
+    given(requested, allocated, failedOnce)
+      .when((c) => decideStepFailure(c!, 'start_agent', fail('agent returned 503'), policy, now, half))
+      .then([{ type: 'ProvisioningFailed', data: { step: 'start_agent', error: 'agent returned 503' } }]);
+  });
+  it('gives up at once on a permanent failure of a forward step', () => {
+    given(requested, allocated)
+      .when((c) =>
+        decideStepFailure(c!, 'start_agent', fail('409 port in use', 'permanent'), policy, now, half),
+      )
+      .then([{ type: 'ProvisioningFailed', data: { step: 'start_agent', error: '409 port in use' } }]);
+  });
+  it('never gives a cleanup step up, even on a permanent failure', () => {
+    given(requested, allocated, started, deletion)
+      .when((c) =>
+        decideStepFailure(c!, 'stop_agent', fail('agent unreachable', 'permanent'), policy, now, half),
+      )
+      .then([
+        {
+          type: 'ProvisioningStepFailed',
+          data: {
+            step: 'stop_agent',
+            attempt: 1,
+            error: 'agent unreachable',
+            retryAt: new Date(now.getTime() + 750).toISOString(),
+          },
+        },
+      ]);
+  });
+  it('records nothing for steps that only write the log', () => {
+    for (const step of ['allocate', 'release', 'finish_delete'] as const)
+      given(requested)
+        .when((c) => decideStepFailure(c!, step, fail('database away'), policy, now, half))
+        .then([]);
+  });
+});
+
+describe('decideReadiness', () => {
+  const provisioning = given(requested, allocated, started, bucketed).state!;
+  const soon = new Date(provisioning.updatedAt.getTime() + 1000);
+  const late = new Date(provisioning.updatedAt.getTime() + 61_000);
+  it('activates a running gateway that grants chat, recording a new pairing', () => {
+    const r = decideReadiness(
+      provisioning,
+      { agent: 'running', access: { ok: true, deviceId: 'ab'.repeat(32) } },
+      soon,
+      60_000,
+    );
+    assert.deepEqual(r, {
+      next: 'active',
+      events: [
+        { type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } },
+        { type: 'ClawActive', data: { warmupMs: soon.getTime() - provisioning.createdAt.getTime() } },
+      ],
+    });
+  });
+  it('waits for a gateway that is starting or not granting yet, until the deadline', () => {
+    assert.deepEqual(decideReadiness(provisioning, { agent: 'starting' }, soon, 60_000), { next: 'wait' });
+    const pending = {
+      agent: 'running' as const,
+      access: { ok: false as const, retry: 'soon' as const, reason: 'pairing' },
+    };
+    assert.deepEqual(decideReadiness(provisioning, pending, soon, 60_000), { next: 'wait' });
+    const r = decideReadiness(provisioning, pending, late, 60_000);
+    assert.equal(r.next, 'failed');
+    assert.match(
+      r.next === 'failed' ? r.failure.message : '',
+      /did not become ready within 61 s \(pairing\)/,
+    );
+  });
+  it('fails for good when the gateway refuses the claw token', () => {
+    const refused = {
+      agent: 'running' as const,
+      access: { ok: false as const, retry: 'never' as const, reason: 'token refused' },
+    };
+    assert.deepEqual(decideReadiness(provisioning, refused, soon, 60_000), {
+      next: 'failed',
+      restart: false,
+      failure: { kind: 'permanent', message: 'token refused' },
+    });
+  });
+  it('asks for a restart when the agent no longer runs the gateway', () => {
+    const r = decideReadiness(provisioning, { agent: 'unknown' }, soon, 60_000);
+    assert.equal(r.next === 'failed' && r.restart, true);
+  });
+});

@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import type { MiniStatus } from '../db/types';
+import { badRequest, notFound, preconditionFailed } from './errors';
+import { defineStream, type EventsOf } from './stream';
+import type { Envelope } from './types';
+
+/**
+ * The life of a Mac Mini in the fleet, top to bottom: 1. its events, 2. its state, 3. how each
+ * event moves the state, 4. the decisions operator commands and the health loop make on it (pure).
+ * The I/O is in server/fleet/commands.ts and server/fleet/health.ts.
+ *
+ * | status    | means                                               | entered by                  |
+ * | --------- | --------------------------------------------------- | --------------------------- |
+ * | `online`  | its agent answers; it takes new claws unless cordoned or full | MiniRegistered, MiniCameOnline |
+ * | `offline` | its agent stopped answering health checks          | MiniWentOffline             |
+ * | `removed` | out of the fleet (only an empty Mini can be removed) | MiniRemoved               |
+ *
+ * `cordoned` is separate from the status: a cordoned Mini keeps its claws but gets no new one.
+ * `allocated` (claws holding a port on it) is not in the Mini's stream at all: the claws'
+ * MiniAllocated / AllocationReleased events move it (projections/mini-allocation.ts).
+ */
+export const MINI_STATUS_MEANING = {
+  online: 'Its agent answers; takes new claws unless cordoned or full',
+  offline: 'Its agent stopped answering health checks',
+  removed: 'Taken out of the fleet',
+} as const satisfies Record<MiniStatus, string>;
+
+// ─── 1. Events ─────────────────────────────────────────────────────────────────────────────────
+
+const port = z.number().int().min(1).max(65535);
+const hostname = z.string().min(1).max(253);
+const tunnelSuffix = z.string().min(1).max(200);
+const capacity = z.number().int().min(1).max(10_000);
+const fingerprint = z.string().min(8).max(64);
+
+export const miniEventSchemas = {
+  MiniRegistered: z.object({
+    miniId: z.uuid(),
+    hostname,
+    agentUrl: z.url(),
+    tunnelSuffix,
+    portRangeStart: port,
+    portRangeEnd: port,
+    capacity,
+    agentTokenFingerprint: fingerprint,
+  }),
+  MiniUpdated: z.object({
+    hostname: hostname.optional(),
+    agentUrl: z.url().optional(),
+    tunnelSuffix: tunnelSuffix.optional(),
+    portRangeStart: port.optional(),
+    portRangeEnd: port.optional(),
+    capacity: capacity.optional(),
+    agentTokenFingerprint: fingerprint.optional(),
+  }),
+  MiniCordoned: z.object({ reason: z.string().max(500).optional() }),
+  MiniUncordoned: z.object({}),
+  MiniWentOffline: z.object({ error: z.string().min(1).max(2000) }),
+  MiniCameOnline: z.object({}),
+  MiniRemoved: z.object({}),
+} as const;
+
+/** `mini-<id>` streams. */
+export const miniStream = defineStream('mini', miniEventSchemas);
+export type MiniEvent = EventsOf<typeof miniEventSchemas>;
+
+// ─── 2. State ──────────────────────────────────────────────────────────────────────────────────
+
+/** A Mini after its events; the `mac_minis` row is this state (projections/minis.ts). */
+export interface MiniState {
+  id: string;
+  hostname: string;
+  agentUrl: string;
+  tunnelSuffix: string;
+  portRangeStart: number;
+  portRangeEnd: number;
+  capacity: number;
+  /** Claws holding a port here: moved by claw events, never by this stream (see above). */
+  allocated: number;
+  status: MiniStatus;
+  cordoned: boolean;
+  lastSeenAt: Date | null;
+  lastError: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+// ─── 3. Evolve ─────────────────────────────────────────────────────────────────────────────────
+
+export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>): MiniState {
+  if (event.type === 'MiniRegistered') {
+    if (state) throw new Error(`Mini ${state.id} was already registered`);
+    const d = event.data;
+    return {
+      id: d.miniId,
+      hostname: d.hostname,
+      agentUrl: d.agentUrl,
+      tunnelSuffix: d.tunnelSuffix,
+      portRangeStart: d.portRangeStart,
+      portRangeEnd: d.portRangeEnd,
+      capacity: d.capacity,
+      allocated: 0,
+      status: 'online',
+      cordoned: false,
+      lastSeenAt: event.createdAt,
+      lastError: null,
+      version: event.streamVersion,
+      createdAt: event.createdAt,
+      updatedAt: event.createdAt,
+    };
+  }
+  if (!state) throw new Error(`${event.type} before MiniRegistered`);
+  const s: MiniState = { ...state, version: event.streamVersion, updatedAt: event.createdAt };
+  switch (event.type) {
+    case 'MiniUpdated': {
+      const { agentTokenFingerprint: _fingerprint, ...changes } = event.data;
+      const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      return { ...s, ...defined };
+    }
+    case 'MiniCordoned':
+      return { ...s, cordoned: true };
+    case 'MiniUncordoned':
+      return { ...s, cordoned: false };
+    case 'MiniWentOffline':
+      return { ...s, status: 'offline', lastError: event.data.error };
+    case 'MiniCameOnline':
+      return { ...s, status: 'online', lastSeenAt: event.createdAt, lastError: null };
+    case 'MiniRemoved':
+      return { ...s, status: 'removed' };
+  }
+}
+
+export function foldMini(
+  events: Iterable<Envelope<MiniEvent>>,
+  from: MiniState | null = null,
+): MiniState | null {
+  let state = from;
+  for (const e of events) state = evolveMini(state, e);
+  return state;
+}
+
+// ─── 4. Decisions ──────────────────────────────────────────────────────────────────────────────
+
+/** The Mini, unless it does not exist or was removed. */
+export function liveMini(mini: MiniState | null): MiniState {
+  if (!mini || mini.status === 'removed') throw notFound('Mini');
+  return mini;
+}
+
+export type MiniChanges = Omit<z.input<typeof miniEventSchemas.MiniUpdated>, 'agentTokenFingerprint'>;
+
+/**
+ * A change of a Mini's settings. The new range must hold its capacity, the capacity the claws
+ * already there, and every port in use (`portsInUse`, from the claws read model) must stay inside it.
+ */
+export function decideUpdate(
+  mini: MiniState,
+  changes: MiniChanges & { agentTokenFingerprint?: string },
+  portsInUse: readonly number[],
+): MiniEvent[] {
+  const start = changes.portRangeStart ?? mini.portRangeStart;
+  const end = changes.portRangeEnd ?? mini.portRangeEnd;
+  const cap = changes.capacity ?? mini.capacity;
+  if (end < start) throw badRequest('Invalid Mini update: portRangeEnd must not be below portRangeStart');
+  if (cap > end - start + 1) throw badRequest('Invalid Mini update: capacity exceeds the ports in the range');
+  if (cap < mini.allocated)
+    throw preconditionFailed(`Capacity ${cap} is below the ${mini.allocated} claws already on this Mini`);
+  const outside = portsInUse.find((p) => p < start || p > end);
+  if (outside !== undefined) throw preconditionFailed(`Port ${outside} is in use outside the new range`);
+  const data = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  return Object.keys(data).length ? [{ type: 'MiniUpdated', data }] : [];
+}
+
+export const decideCordon = (mini: MiniState, reason?: string): MiniEvent[] =>
+  mini.cordoned ? [] : [{ type: 'MiniCordoned', data: reason ? { reason } : {} }];
+
+export const decideUncordon = (mini: MiniState): MiniEvent[] =>
+  mini.cordoned ? [{ type: 'MiniUncordoned', data: {} }] : [];
+
+/** Only an empty Mini (no claw holds a port on it) leaves the fleet. */
+export function decideRemoval(mini: MiniState): MiniEvent[] {
+  if (mini.allocated > 0)
+    throw preconditionFailed(`The Mini still runs ${mini.allocated} claw(s); delete or move them first`);
+  return [{ type: 'MiniRemoved', data: {} }];
+}
+
+/**
+ * What a health check means. The log records transitions only, not pings: an offline Mini that
+ * answers comes online; an online one goes offline after `failuresToOffline` failures in a row.
+ */
+export function decideHealth(
+  mini: MiniState,
+  check: { ok: true } | { ok: false; error: string; failuresInARow: number },
+  failuresToOffline: number,
+): MiniEvent[] {
+  if (check.ok) return mini.status === 'offline' ? [{ type: 'MiniCameOnline', data: {} }] : [];
+  if (mini.status !== 'online' || check.failuresInARow < failuresToOffline) return [];
+  return [{ type: 'MiniWentOffline', data: { error: check.error } }];
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decider } from '../tests/fixtures/decider';
+import {
+  decideCordon,
+  decideHealth,
+  decideRemoval,
+  decideUncordon,
+  decideUpdate,
+  evolveMini,
+  type MiniEvent,
+  type MiniState,
+} from './mini';
+
+const miniId = '22222222-2222-4222-8222-222222222222';
+
+describe('evolveMini', () => {
+  it('registers, cordons, goes offline and back, and updates only given fields', () => {
+    const e = (type: string, data: object, n: number) =>
+      ({ type, data, streamVersion: n, createdAt: new Date(n * 1000) }) as Parameters<typeof evolveMini>[1];
+    let m = evolveMini(
+      null,
+      e(
+        'MiniRegistered',
+        {
+          miniId,
+          hostname: 'h',
+          agentUrl: 'http://a',
+          tunnelSuffix: 't',
+          portRangeStart: 1,
+          portRangeEnd: 9,
+          capacity: 3,
+          agentTokenFingerprint: 'fp_1234567',
+        },
+        1,
+      ),
+    );
+    assert.equal(m.status, 'online');
+    m = evolveMini(m, e('MiniCordoned', {}, 2));
+    assert.equal(m.cordoned, true);
+    m = evolveMini(m, e('MiniWentOffline', { error: 'timeout' }, 3));
+    assert.equal(m.status, 'offline');
+    m = evolveMini(m, e('MiniCameOnline', {}, 4));
+    assert.equal(m.status, 'online');
+    assert.deepEqual(m.lastSeenAt, new Date(4000));
+    m = evolveMini(m, e('MiniUpdated', { capacity: 5, agentTokenFingerprint: 'fp_new12345' }, 5));
+    assert.equal(m.capacity, 5);
+    assert.equal(m.hostname, 'h');
+    assert.equal(m.version, 5);
+  });
+});
+
+const given = decider<MiniEvent, MiniState>(evolveMini);
+const registered: MiniEvent = {
+  type: 'MiniRegistered',
+  data: {
+    miniId,
+    hostname: 'mini-1.local',
+    agentUrl: 'http://127.0.0.1:7070',
+    tunnelSuffix: 't',
+    portRangeStart: 20000,
+    portRangeEnd: 20009,
+    capacity: 4,
+    agentTokenFingerprint: 'fp_1234567',
+  },
+};
+
+describe('Mini decisions', () => {
+  it('cordons and uncordons once each', () => {
+    given(registered)
+      .when((m) => decideCordon(m!, 'disk swap'))
+      .then([{ type: 'MiniCordoned', data: { reason: 'disk swap' } }]);
+    given(registered, { type: 'MiniCordoned', data: {} })
+      .when((m) => decideCordon(m!))
+      .then([]);
+    given(registered)
+      .when((m) => decideUncordon(m!))
+      .then([]);
+    given(registered, { type: 'MiniCordoned', data: {} })
+      .when((m) => decideUncordon(m!))
+      .then([{ type: 'MiniUncordoned', data: {} }]);
+  });
+
+  it('updates only what changes, within the range and above the claws already there', () => {
+    given(registered)
+      .when((m) => decideUpdate(m!, { capacity: 6 }, []))
+      .then([{ type: 'MiniUpdated', data: { capacity: 6 } }]);
+    given(registered)
+      .when((m) => decideUpdate(m!, {}, []))
+      .then([]);
+    given(registered)
+      .when((m) => decideUpdate(m!, { capacity: 11 }, []))
+      .thenRefuses(/capacity exceeds the ports/);
+    given(registered)
+      .when((m) => decideUpdate(m!, { portRangeEnd: 19999 }, []))
+      .thenRefuses(/must not be below/);
+    given(registered)
+      .when((m) => decideUpdate(m!, { portRangeStart: 20005 }, [20001]))
+      .thenRefuses(/Port 20001 is in use outside the new range/);
+    given(registered)
+      .when((m) => decideUpdate({ ...m!, allocated: 3 }, { capacity: 2 }, []))
+      .thenRefuses(/below the 3 claws already on this Mini/);
+  });
+
+  it('removes only an empty Mini', () => {
+    given(registered)
+      .when((m) => decideRemoval(m!))
+      .then([{ type: 'MiniRemoved', data: {} }]);
+    given(registered)
+      .when((m) => decideRemoval({ ...m!, allocated: 1 }))
+      .thenRefuses(/still runs 1 claw/);
+  });
+
+  it('records health transitions only, after enough failures in a row', () => {
+    const down = (n: number) => ({ ok: false as const, error: 'timeout', failuresInARow: n });
+    given(registered)
+      .when((m) => decideHealth(m!, { ok: true }, 2))
+      .then([]);
+    given(registered)
+      .when((m) => decideHealth(m!, down(1), 2))
+      .then([]);
+    given(registered)
+      .when((m) => decideHealth(m!, down(2), 2))
+      .then([{ type: 'MiniWentOffline', data: { error: 'timeout' } }]);
+    const offline: MiniEvent = { type: 'MiniWentOffline', data: { error: 'timeout' } };
+    given(registered, offline)
+      .when((m) => decideHealth(m!, down(5), 2))
+      .then([]);
+    given(registered, offline)
+      .when((m) => decideHealth(m!, { ok: true }, 2))
+      .then([{ type: 'MiniCameOnline', data: {} }]);
+  });
+});

@@ -1,0 +1,127 @@
+import {
+  allocationFailed,
+  decideReadiness,
+  stepSucceeded,
+  type ClawEvent,
+  type ClawState,
+  type GatewayAccess,
+  type ReadinessObservation,
+  type WorkerStep,
+} from '../../events/claw';
+import type { MiniState } from '../../events/mini';
+import type { EventStore } from '../../events/store';
+import type { EventMetadata } from '../../events/types';
+import { minisProjection } from '../../projections/minis';
+import { bucketNameForClaw, type BucketStore } from '../buckets';
+import type { ClawDeploymentService, GatewayStatusReport } from '../deployment/types';
+import { FailureError } from '../failure';
+import { allocateClaw } from '../fleet/allocator';
+import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
+
+/**
+ * One function per step of the provisioning worker: the step's side effect, then what the claw's
+ * lifecycle (events/claw.ts) says it appends. Every side effect is idempotent per claw, so a step
+ * repeated after a crash does no harm. A step that fails throws; the worker asks the lifecycle
+ * what the failure means.
+ */
+export interface StepDeps {
+  store: EventStore;
+  secrets: SecretStore;
+  buckets: BucketStore;
+  deploymentFor(target: string): ClawDeploymentService;
+  /** Connects to the gateway as the chat proxy will; active means this succeeds with chat's scopes. */
+  verifyAccess(claw: ClawState, mini: MiniState | null): Promise<GatewayAccess>;
+  readyTimeoutMs: number;
+  readyPollMs: number;
+}
+
+/** What a step appends, and how long to leave the claw alone before looking again. */
+export interface StepOutcome {
+  events: ClawEvent[];
+  notBeforeMs?: number;
+}
+
+type Step = (deps: StepDeps, claw: ClawState, meta: EventMetadata) => Promise<StepOutcome>;
+
+const done = (events: ClawEvent[]): StepOutcome => ({ events });
+const miniOf = (deps: StepDeps, claw: ClawState) =>
+  claw.miniId ? deps.store.load(minisProjection, claw.miniId) : Promise.resolve(null);
+const deployed = async (deps: StepDeps, claw: ClawState) => ({
+  deployment: deps.deploymentFor(claw.target),
+  mini: await miniOf(deps, claw),
+});
+
+const allocate: Step = async (deps, claw, meta) => {
+  // allocateClaw appends MiniAllocated itself, inside the transaction that locks the Mini.
+  const r = await allocateClaw(deps.store, claw, meta);
+  return done(r.ok ? [] : allocationFailed(r.message));
+};
+
+const startAgent: Step = async (deps, claw) => {
+  const { deployment, mini } = await deployed(deps, claw);
+  await deployment.start(claw, mini);
+  return done(stepSucceeded.start_agent(claw));
+};
+
+const createBucket: Step = async (deps, claw) => {
+  const bucket = bucketNameForClaw(claw.id);
+  await deps.buckets.create(bucket);
+  return done(stepSucceeded.create_bucket(claw, bucket));
+};
+
+const waitReady: Step = async (deps, claw) => {
+  const { deployment, mini } = await deployed(deps, claw);
+  const seen = await observe(deps, claw, mini, await deployment.status(claw, mini));
+  const r = decideReadiness(claw, seen, new Date(), deps.readyTimeoutMs);
+  if (r.next === 'active') return done(r.events);
+  if (r.next === 'wait') return { events: [], notBeforeMs: deps.readyPollMs };
+  if (r.restart) await deployment.start(claw, mini);
+  throw new FailureError(r.failure.kind, r.failure.message);
+};
+
+async function observe(
+  deps: StepDeps,
+  claw: ClawState,
+  mini: MiniState | null,
+  report: GatewayStatusReport,
+): Promise<ReadinessObservation> {
+  switch (report.status) {
+    case 'running':
+      return { agent: 'running', access: await deps.verifyAccess(claw, mini) };
+    case 'failed':
+      return { agent: 'failed', error: report.error };
+    default:
+      return { agent: report.status };
+  }
+}
+
+const stopAgent: Step = async (deps, claw) => {
+  const { deployment, mini } = await deployed(deps, claw);
+  await deployment.stop(claw, mini);
+  return done(stepSucceeded.stop_agent(claw));
+};
+
+const deleteBucket: Step = async (deps, claw) => {
+  await deps.buckets.delete(claw.bucket!);
+  return done(stepSucceeded.delete_bucket(claw));
+};
+
+const release: Step = async (_deps, claw) => done(stepSucceeded.release(claw));
+
+const finishDelete: Step = async (deps, claw) => {
+  // The token goes before the event that ends the claw: a crash in between repeats this step
+  // (deleting is idempotent), where the other order could leave a token nobody deletes.
+  await deps.secrets.delete(gatewayTokenSecret(claw.id));
+  return done(stepSucceeded.finish_delete());
+};
+
+export const steps: Record<WorkerStep, Step> = {
+  allocate,
+  start_agent: startAgent,
+  create_bucket: createBucket,
+  wait_ready: waitReady,
+  stop_agent: stopAgent,
+  delete_bucket: deleteBucket,
+  release,
+  finish_delete: finishDelete,
+};
