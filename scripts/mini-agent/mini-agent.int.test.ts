@@ -13,7 +13,7 @@ import {
   AgentError,
   createAgentClient,
   type AgentClient,
-  type ClawStatusReport,
+  type AgentClawStatusReport,
 } from '../../server/fleet/agent-client';
 import { freePort, isPortOpen, repoRoot, waitFor } from '../../tests/fixtures/processes';
 // Zombie-aware: an adopted gateway that exits is reparented, and not every init reaps it at once.
@@ -163,10 +163,10 @@ const statusOf = (client: AgentClient, clawId: string) => client.clawStatus(claw
 async function waitForStatus(
   client: AgentClient,
   clawId: string,
-  want: ClawStatusReport['status'],
-  extra: (s: ClawStatusReport) => boolean = () => true,
+  want: AgentClawStatusReport['status'],
+  extra: (s: AgentClawStatusReport) => boolean = () => true,
   timeoutMs = 20_000,
-): Promise<ClawStatusReport> {
+): Promise<AgentClawStatusReport> {
   return waitFor(
     `claw ${clawId} ${want}`,
     async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { connectGateway, GatewayRpcError, type GatewaySession } from './gateway-protocol';
+import { sleep } from './timing';
 
 /**
  * The pairing hook: once a claw's gateway runs, make it trust the control plane's device. The
@@ -75,16 +76,4 @@ export async function pairControlPlaneDevice(opts: {
     await sleep(opts.intervalMs, opts.signal);
   }
   return { paired: false, deviceId: opts.deviceId, reason, final: false };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

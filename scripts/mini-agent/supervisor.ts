@@ -1,12 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import type { ClawStatus, ClawSummary, ControlPlaneDevice } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { SupervisorTuning } from './config';
 import { GatewayConnectError, probeHelloOk } from './gateway-protocol';
+import { openGatewayLog, prepareGatewayDirs } from './gateway-files';
+import { gatewayLaunchSpec, isGatewayArgv, type GatewayLaunchSpec } from './launch-spec';
 import { pairControlPlaneDevice } from './pairing';
-import { isAlive, isGatewayArgv, portInUse, processArgv, signalGroup, tail } from './processes';
+import {
+  isAlive,
+  killGroupOnly,
+  portInUse,
+  processArgv,
+  signalGroup,
+  tail,
+  waitForPidExit,
+} from './processes';
+import { afterUnexpectedExit } from './restart-policy';
 import type { ClawRecord } from './state-store';
+import { sleep, within } from './timing';
 
 /**
  * Supervises one claw's gateway process.
@@ -20,21 +32,13 @@ import type { ClawRecord } from './state-store';
  * - Gateways run detached, in their own process group, with output to a log file, so they outlive
  *   the agent; a restarted agent adopts them and watches the pid instead of the child handle.
  * - `stop()` sends SIGTERM to the group, SIGKILL after the grace period, and waits for the exit.
+ *
+ * How the gateway is started is the launch spec (launch-spec.ts); when to restart it after a crash
+ * is the restart policy (restart-policy.ts). This class holds the state and the timers between them.
  */
 
-export type ClawPhase = 'starting' | 'running' | 'stopped' | 'failed';
-
-export interface ClawSnapshot {
-  clawId: string;
-  port: number;
-  status: ClawPhase;
-  paired: boolean;
-  deviceId?: string;
-  pairingError?: string;
-  pid?: number;
-  restarts: number;
-  error?: string;
-}
+/** What GET /claws reports of a claw; its status report is this without clawId and port. */
+export type ClawSnapshot = ClawSummary;
 
 export interface SupervisorDeps {
   gatewayCommand: string[];
@@ -42,19 +46,18 @@ export interface SupervisorDeps {
   trustedProxies: string[];
   /** The claw's own directory: HOME, OPENCLAW_STATE_DIR and the gateway log live under it. */
   clawDir: string;
-  /** Environment the gateway inherits (without the agent's own secrets). */
-  baseEnv: Record<string, string | undefined>;
+  /** The agent's environment; the launch spec keeps the agent's own secrets out of the gateway's. */
+  inheritedEnv: Readonly<Record<string, string | undefined>>;
   tuning: SupervisorTuning;
   log: Logger;
   /** Called whenever the durable part (the record's pid) changed. */
   persist: () => void;
 }
 
-const MAX_LOG_BYTES = 5 * 1024 * 1024;
 const PROBE_TIMEOUT_MS = 3000;
 
 export class ClawSupervisor {
-  phase: ClawPhase = 'starting';
+  phase: ClawStatus = 'starting';
   restarts = 0;
   error: string | undefined;
   paired = false;
@@ -77,8 +80,18 @@ export class ClawSupervisor {
     private readonly deps: SupervisorDeps,
   ) {}
 
-  get logFile(): string {
-    return path.join(this.deps.clawDir, 'gateway.log');
+  /** How this claw's gateway starts; pure, so it is built afresh for every launch. */
+  get launchSpec(): GatewayLaunchSpec {
+    return gatewayLaunchSpec({
+      claw: this.record,
+      gatewayCommand: this.deps.gatewayCommand,
+      trustedProxies: this.deps.trustedProxies,
+      clawDir: this.deps.clawDir,
+      // The agent's own working directory, so a relative path in the configured command means what
+      // it meant where the agent was started.
+      cwd: process.cwd(),
+      inheritedEnv: this.deps.inheritedEnv,
+    });
   }
 
   snapshot(): ClawSnapshot {
@@ -136,7 +149,7 @@ export class ClawSupervisor {
     this.requestPairing();
   }
 
-  setControlPlaneDevice(device: ClawRecord['controlPlaneDevice']): void {
+  setControlPlaneDevice(device: ControlPlaneDevice | undefined): void {
     const same = device?.deviceId === this.record.controlPlaneDevice?.deviceId;
     this.record.controlPlaneDevice = device;
     if (same) return;
@@ -245,54 +258,25 @@ export class ClawSupervisor {
     }
     if (signal.aborted) return;
 
-    const home = path.join(this.deps.clawDir, 'home');
-    const stateDir = path.join(this.deps.clawDir, 'state');
+    let spec: GatewayLaunchSpec;
     let logFd: number;
     try {
-      fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-      fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      if (this.deps.trustedProxies.length) writeTrustedProxies(stateDir, this.deps.trustedProxies);
-      rotateLog(this.logFile);
-      logFd = fs.openSync(this.logFile, 'a', 0o600);
+      spec = this.launchSpec;
+      prepareGatewayDirs(spec);
+      logFd = openGatewayLog(spec);
     } catch (err) {
       this.#fail(`Cannot prepare the claw directory: ${(err as Error).message}`);
       return;
     }
 
-    const [program, ...programArgs] = this.deps.gatewayCommand;
-    const args = [
-      ...programArgs,
-      ...[
-        'gateway',
-        'run',
-        '--port',
-        String(port),
-        '--bind',
-        'loopback',
-        '--auth',
-        'token',
-        '--allow-unconfigured',
-      ],
-    ];
     let child: ChildProcess;
     try {
-      child = spawn(program!, args, {
-        // The agent's own working directory, so a relative path in the configured command means what
-        // it meant where the agent was started.
-        cwd: process.cwd(),
+      child = spawn(spec.program, spec.args, {
+        cwd: spec.cwd,
         detached: true,
         stdio: ['ignore', logFd, logFd],
-        env: {
-          ...this.deps.baseEnv,
-          HOME: home,
-          OPENCLAW_STATE_DIR: stateDir,
-          OPENCLAW_GATEWAY_TOKEN: this.record.gatewayToken,
-          OPENCLAW_DISABLE_BONJOUR: '1',
-          // The dev gateway takes its trusted proxies from the environment; the real one from openclaw.json.
-          ...(this.deps.trustedProxies.length
-            ? { CLAWS_DEV_GATEWAY_TRUSTED_PROXIES: this.deps.trustedProxies.join(',') }
-            : {}),
-        } as unknown as NodeJS.ProcessEnv,
+        // Next's types declare NODE_ENV required in ProcessEnv; a gateway's environment need not set it.
+        env: spec.env as NodeJS.ProcessEnv,
       });
     } catch (err) {
       fs.closeSync(logFd);
@@ -392,27 +376,28 @@ export class ClawSupervisor {
     this.#child = undefined;
     this.deps.persist();
 
-    const wasStable =
-      this.#readyAt !== undefined && Date.now() - this.#startedAt >= this.deps.tuning.stableMs;
-    this.#quickCrashes = wasStable ? 1 : this.#quickCrashes + 1;
-    const output = tail(this.logFile, 400).split(this.record.gatewayToken).join('[redacted]');
+    const verdict = afterUnexpectedExit(
+      {
+        quickCrashes: this.#quickCrashes,
+        wasReady: this.#readyAt !== undefined,
+        upMs: Date.now() - this.#startedAt,
+      },
+      this.deps.tuning,
+    );
+    this.#quickCrashes = verdict.quickCrashes;
+    const output = tail(this.launchSpec.logFile, 400).split(this.record.gatewayToken).join('[redacted]');
     const timedOut = this.error?.startsWith('The gateway did not answer') ? `${this.error}; ` : '';
     const reason = `${timedOut}gateway ${why}${output ? `: …${output.slice(-300)}` : ''}`;
     this.deps.log.warn('gateway exited unexpectedly', { pid, why, crashesInARow: this.#quickCrashes });
 
-    if (this.#quickCrashes >= this.deps.tuning.maxQuickCrashes) {
+    if (verdict.action === 'fail') {
       this.#fail(`The gateway crashed ${this.#quickCrashes} times in a row; last: ${reason}`);
       return;
     }
-    const { tuning } = this.deps;
-    const delay = Math.min(
-      tuning.restartBackoffMaxMs,
-      tuning.restartBackoffMs * 2 ** (this.#quickCrashes - 1),
-    );
     this.phase = 'starting';
-    this.error = `Restarting in ${delay} ms after: ${reason}`;
+    this.error = `Restarting in ${verdict.delayMs} ms after: ${reason}`;
     const { run: waitRun, signal } = this.#newRun();
-    await sleep(delay, signal);
+    await sleep(verdict.delayMs, signal);
     if (signal.aborted || waitRun !== this.#run || this.#stopping) return;
     this.restarts++;
     await this.#launch();
@@ -424,77 +409,4 @@ export class ClawSupervisor {
     this.error = error;
     this.deps.log.error('claw failed', { error });
   }
-}
-
-/** SIGKILL to whatever is left in a dead leader's process group; never to a lone pid. */
-function killGroupOnly(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    /* the group is empty */
-  }
-}
-
-/** Merges `gateway.trustedProxies` into `<stateDir>/openclaw.json`, keeping whatever else is there. */
-function writeTrustedProxies(stateDir: string, proxies: string[]): void {
-  const file = path.join(stateDir, 'openclaw.json');
-  let config: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      config = parsed as Record<string, unknown>;
-  } catch {
-    /* none yet */
-  }
-  const gateway = (config.gateway && typeof config.gateway === 'object' ? config.gateway : {}) as Record<
-    string,
-    unknown
-  >;
-  config.gateway = { ...gateway, trustedProxies: proxies };
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
-
-function rotateLog(file: string): void {
-  try {
-    if (fs.statSync(file).size > MAX_LOG_BYTES) fs.renameSync(file, `${file}.1`);
-  } catch {
-    /* no log yet */
-  }
-}
-
-/** Resolves once `pid` is gone; stops watching (without resolving) when `signal` aborts. */
-function waitForPidExit(pid: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (signal.aborted) return;
-      if (!isAlive(pid)) return resolve();
-      setTimeout(check, 50).unref();
-    };
-    check();
-  });
-}
-
-async function within(p: Promise<void>, ms: number): Promise<boolean> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (t = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

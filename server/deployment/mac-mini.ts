@@ -1,14 +1,10 @@
 import type { ClawState } from '../../projections/claws';
 import type { MiniState } from '../../projections/minis';
+import type { ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { DeploymentError, type ClawDeploymentService, type GatewayStatusReport } from './types';
-
-export interface ControlPlaneDevice {
-  deviceId: string;
-  publicKey: string;
-}
 
 /**
  * Runs claws on Mac Minis through each Mini's agent. The gateway token is decrypted here, only to
