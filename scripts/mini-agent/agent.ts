@@ -128,10 +128,15 @@ export class MiniAgent {
 
   #supervisor(record: ClawRecord): ClawSupervisor {
     const s: ClawSupervisor = new ClawSupervisor(record, {
-      gatewayCommand: this.config.gatewayCommand,
-      trustedProxies: this.config.trustedProxies,
-      clawDir: this.clawDir(record.clawId),
-      inheritedEnv: process.env,
+      launch: {
+        gatewayCommand: this.config.gatewayCommand,
+        trustedProxies: this.config.trustedProxies,
+        clawDir: this.clawDir(record.clawId),
+        // The agent's own working directory, so a relative path in the configured command means
+        // what it meant where the agent was started.
+        cwd: process.cwd(),
+        inheritedEnv: process.env,
+      },
       tuning: this.config.tuning,
       log: this.log.child({ clawId: record.clawId, port: record.port }),
       persist: () => {

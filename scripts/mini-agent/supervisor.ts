@@ -5,8 +5,13 @@ import type { Logger } from '../../server/log';
 import type { SupervisorTuning } from './config';
 import { GatewayConnectError, probeHelloOk } from './gateway-protocol';
 import { openGatewayLog, prepareGatewayDirs } from './gateway-files';
-import { gatewayLaunchSpec, isGatewayArgv, type GatewayLaunchSpec } from './launch-spec';
-import { pairControlPlaneDevice } from './pairing';
+import {
+  gatewayLaunchSpec,
+  isGatewayArgv,
+  type GatewayLaunchInput,
+  type GatewayLaunchSpec,
+} from './launch-spec';
+import { DevicePairing } from './pairing';
 import {
   isAlive,
   killGroupOnly,
@@ -34,20 +39,16 @@ import { sleep, within } from './timing';
  * - `stop()` sends SIGTERM to the group, SIGKILL after the grace period, and waits for the exit.
  *
  * How the gateway is started is the launch spec (launch-spec.ts); when to restart it after a crash
- * is the restart policy (restart-policy.ts). This class holds the state and the timers between them.
+ * is the restart policy (restart-policy.ts); the control plane's device is paired by DevicePairing
+ * (pairing.ts). This class holds the process, its phase and the timers between them.
  */
 
 /** What GET /claws reports of a claw; its status report is this without clawId and port. */
 export type ClawSnapshot = ClawSummary;
 
 export interface SupervisorDeps {
-  gatewayCommand: string[];
-  /** `gateway.trustedProxies` to merge into the gateway's openclaw.json; empty: leave config alone. */
-  trustedProxies: string[];
-  /** The claw's own directory: HOME, OPENCLAW_STATE_DIR and the gateway log live under it. */
-  clawDir: string;
-  /** The agent's environment; the launch spec keeps the agent's own secrets out of the gateway's. */
-  inheritedEnv: Readonly<Record<string, string | undefined>>;
+  /** Everything the launch spec needs but the claw's record. */
+  launch: Omit<GatewayLaunchInput, 'claw'>;
   tuning: SupervisorTuning;
   log: Logger;
   /** Called whenever the durable part (the record's pid) changed. */
@@ -60,8 +61,6 @@ export class ClawSupervisor {
   phase: ClawStatus = 'starting';
   restarts = 0;
   error: string | undefined;
-  paired = false;
-  pairingError: string | undefined;
 
   #child: ChildProcess | undefined;
   /** Resolves when the current process is gone; set for every launched or adopted process. */
@@ -72,26 +71,24 @@ export class ClawSupervisor {
   #quickCrashes = 0;
   #startedAt = 0;
   #readyAt: number | undefined;
-  #pairing: AbortController | undefined;
-  #pairingFinal = false;
+  readonly #pairing: DevicePairing;
 
   constructor(
     readonly record: ClawRecord,
     private readonly deps: SupervisorDeps,
-  ) {}
+  ) {
+    this.#pairing = new DevicePairing({
+      port: record.port,
+      token: record.gatewayToken,
+      windowMs: deps.tuning.pairingWindowMs,
+      intervalMs: deps.tuning.pairingIntervalMs,
+      log: deps.log,
+    });
+  }
 
   /** How this claw's gateway starts; pure, so it is built afresh for every launch. */
   get launchSpec(): GatewayLaunchSpec {
-    return gatewayLaunchSpec({
-      claw: this.record,
-      gatewayCommand: this.deps.gatewayCommand,
-      trustedProxies: this.deps.trustedProxies,
-      clawDir: this.deps.clawDir,
-      // The agent's own working directory, so a relative path in the configured command means what
-      // it meant where the agent was started.
-      cwd: process.cwd(),
-      inheritedEnv: this.deps.inheritedEnv,
-    });
+    return gatewayLaunchSpec({ ...this.deps.launch, claw: this.record });
   }
 
   snapshot(): ClawSnapshot {
@@ -100,9 +97,9 @@ export class ClawSupervisor {
       clawId: this.record.clawId,
       port: this.record.port,
       status: this.phase,
-      paired: this.paired,
+      paired: this.#pairing.paired,
       ...(device ? { deviceId: device.deviceId } : {}),
-      ...(this.pairingError && !this.paired ? { pairingError: this.pairingError } : {}),
+      ...(this.#pairing.error && !this.#pairing.paired ? { pairingError: this.#pairing.error } : {}),
       ...(this.record.pid ? { pid: this.record.pid } : {}),
       restarts: this.restarts,
       ...(this.error ? { error: this.error } : {}),
@@ -121,7 +118,7 @@ export class ClawSupervisor {
     const pid = this.record.pid;
     if (pid && isAlive(pid)) {
       const argv = await processArgv(pid);
-      let ours = argv !== null && isGatewayArgv(argv, this.deps.gatewayCommand, this.record.port);
+      let ours = argv !== null && isGatewayArgv(argv, this.deps.launch.gatewayCommand, this.record.port);
       // A gateway may rewrite its process title; then the live pid plus our token on its port will do.
       if (!ours && argv !== null)
         ours = await probeHelloOk(this.record.port, this.record.gatewayToken, 2000).then(
@@ -153,40 +150,14 @@ export class ClawSupervisor {
     const same = device?.deviceId === this.record.controlPlaneDevice?.deviceId;
     this.record.controlPlaneDevice = device;
     if (same) return;
-    this.paired = false;
-    this.pairingError = undefined;
-    this.#pairingFinal = false;
-    this.#pairing?.abort();
-    this.#pairing = undefined;
+    this.#pairing.reset();
     this.requestPairing();
   }
 
-  /** Looks for the control plane's pairing request again, unless paired, already looking, or pointless. */
+  /** Looks for the control plane's pairing request again, once the gateway runs. */
   requestPairing(): void {
     const device = this.record.controlPlaneDevice;
-    if (!device || this.paired || this.#pairing || this.#pairingFinal || this.phase !== 'running') return;
-    const ac = new AbortController();
-    this.#pairing = ac;
-    void pairControlPlaneDevice({
-      port: this.record.port,
-      token: this.record.gatewayToken,
-      deviceId: device.deviceId,
-      windowMs: this.deps.tuning.pairingWindowMs,
-      intervalMs: this.deps.tuning.pairingIntervalMs,
-      signal: ac.signal,
-    }).then((outcome) => {
-      if (this.#pairing !== ac) return;
-      this.#pairing = undefined;
-      if (outcome.paired) {
-        this.paired = true;
-        this.pairingError = undefined;
-        this.deps.log.info('control plane device paired', { deviceId: outcome.deviceId });
-      } else {
-        this.pairingError = outcome.reason;
-        this.#pairingFinal = outcome.final;
-        if (outcome.final) this.deps.log.warn('pairing unavailable', { reason: outcome.reason });
-      }
-    });
+    if (device && this.phase === 'running') this.#pairing.look(device.deviceId);
   }
 
   /** Stops the gateway: SIGTERM to its group, SIGKILL after the grace period; resolves once it is gone. */
@@ -233,8 +204,7 @@ export class ClawSupervisor {
   #cancel(): void {
     this.#run++;
     this.#runAbort.abort();
-    this.#pairing?.abort();
-    this.#pairing = undefined;
+    this.#pairing.cancel();
   }
 
   #newRun(): { run: number; signal: AbortSignal } {
@@ -292,8 +262,7 @@ export class ClawSupervisor {
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (run !== this.#run) return;
       // Spawning failed (no such program, not executable): restarting will not help.
-      if (!child.pid)
-        this.#fail(`Cannot start the gateway (${this.deps.gatewayCommand[0]}): ${err.code ?? err.message}`);
+      if (!child.pid) this.#fail(`Cannot start the gateway (${spec.program}): ${err.code ?? err.message}`);
     });
     child.once('exit', (code, sig) => {
       if (run !== this.#run) return;
@@ -369,8 +338,7 @@ export class ClawSupervisor {
   async #onExit(run: number, why: string, pid: number | undefined): Promise<void> {
     if (run !== this.#run || this.#stopping) return;
     this.#runAbort.abort();
-    this.#pairing?.abort();
-    this.#pairing = undefined;
+    this.#pairing.cancel();
     if (pid) killGroupOnly(pid);
     this.record.pid = undefined;
     this.#child = undefined;
