@@ -1,12 +1,11 @@
 // test: serial (starts many gateway processes, or the real OpenClaw gateway: it runs alone)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { generateDeviceIdentity, signDeviceAuth } from '../../server/gateway/device-identity';
 import { openclawConnect, OpenClawConnectError, request } from '../../server/gateway/openclaw-client';
 import { startGateway, realGatewayInstalled, type GatewayProcess } from '../../tests/fixtures/gateways';
-import { freePort, repoRoot, waitFor } from '../../tests/fixtures/processes';
+import { waitFor } from '../../tests/fixtures/processes';
 
 /**
  * One protocol suite, run against the dev gateway always, and against the real OpenClaw gateway
@@ -391,34 +390,15 @@ for (const kind of kinds) {
       });
 
       it('says "gateway starting" (1013) until it is ready', async () => {
-        const slow = spawn(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            'scripts/dev-gateway.ts',
-            'gateway',
-            'run',
-            '--port',
-            String(await freePort().then((p) => (slowPort = p))),
-            '--auth',
-            'token',
-          ],
-          {
-            cwd: repoRoot,
-            env: {
-              ...process.env,
-              OPENCLAW_GATEWAY_TOKEN: 'slow-token-0123456789abcdef',
-              CLAWS_DEV_GATEWAY_STARTUP_MS: '600000',
-            },
-            stdio: 'ignore',
-          },
-        );
+        const slow = await startGateway('dev', {
+          env: { CLAWS_DEV_GATEWAY_STARTUP_MS: '600000' },
+          waitReady: false,
+        });
         try {
           const err = await waitFor('a starting answer', () =>
             openclawConnect({
-              url: `ws://127.0.0.1:${slowPort}`,
-              token: 'slow-token-0123456789abcdef',
+              url: `ws://127.0.0.1:${slow.port}`,
+              token: slow.token,
               scopes: [],
             }).then(
               () => null,
@@ -429,7 +409,7 @@ for (const kind of kinds) {
           assert.equal(err.retryable, true);
           assert.equal(err.retryAfterMs, 500);
         } finally {
-          slow.kill('SIGKILL');
+          await slow.stop();
         }
       });
     }
@@ -451,4 +431,3 @@ for (const kind of kinds) {
     });
   });
 }
-let slowPort = 0;

@@ -41,6 +41,7 @@ export const SCOPES = new Set([
 ]);
 export const BROWSER_CLIENT_IDS = new Set(['webchat-ui', 'webchat', 'openclaw-control-ui']);
 
+/** The methods hello-ok advertises; methods.ts answers each. */
 export const METHODS = [
   'chat.send',
   'chat.history',
@@ -62,18 +63,6 @@ export const EVENTS = [
   'device.pair.requested',
   'device.pair.resolved',
 ];
-
-/** The scope each method needs (operator.admin satisfies any). */
-export const METHOD_SCOPE: Record<string, string> = {
-  'chat.send': 'operator.write',
-  'chat.history': 'operator.read',
-  'chat.abort': 'operator.write',
-  'sessions.messages.subscribe': 'operator.read',
-  'sessions.messages.unsubscribe': 'operator.read',
-  'device.pair.list': 'operator.pairing',
-  'device.pair.approve': 'operator.pairing',
-  health: 'operator.read',
-};
 
 export interface ErrorShape {
   code: 'INVALID_REQUEST' | 'NOT_PAIRED' | 'FORBIDDEN' | 'UNAVAILABLE' | 'APPROVAL_NOT_FOUND';

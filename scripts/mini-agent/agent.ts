@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { StartClawRequest } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { AgentConfig } from './config';
-import { StateStore, type ClawRecord, type ControlPlaneDevice } from './state-store';
+import { StateStore, type ClawRecord } from './state-store';
 import { ClawSupervisor, type ClawSnapshot } from './supervisor';
 
 /**
@@ -12,30 +13,18 @@ import { ClawSupervisor, type ClawSnapshot } from './supervisor';
  * serialized; different claws proceed independently.
  */
 
-export interface StartClawRequest {
-  clawId: string;
-  port: number;
-  gatewayToken: string;
-  controlPlaneDevice?: ControlPlaneDevice;
-}
-
 export type StartClawResult = { ok: true; created: boolean } | { ok: false; conflict: string };
-
-/** Environment variables the agent must not hand down to gateways. */
-const PRIVATE_ENV = /^(MINI_AGENT_|OPENCLAW_GATEWAY_TOKEN$|OPENCLAW_GATEWAY_PASSWORD$)/;
 
 export class MiniAgent {
   readonly store: StateStore;
   #claws = new Map<string, ClawSupervisor>();
   #locks = new Map<string, Promise<void>>();
-  #baseEnv: Record<string, string | undefined>;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly log: Logger,
   ) {
     this.store = new StateStore(config.stateDir);
-    this.#baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE_ENV.test(k)));
   }
 
   get size(): number {
@@ -139,10 +128,15 @@ export class MiniAgent {
 
   #supervisor(record: ClawRecord): ClawSupervisor {
     const s: ClawSupervisor = new ClawSupervisor(record, {
-      gatewayCommand: this.config.gatewayCommand,
-      trustedProxies: this.config.trustedProxies,
-      clawDir: this.clawDir(record.clawId),
-      baseEnv: this.#baseEnv,
+      launch: {
+        gatewayCommand: this.config.gatewayCommand,
+        trustedProxies: this.config.trustedProxies,
+        clawDir: this.clawDir(record.clawId),
+        // The agent's own working directory, so a relative path in the configured command means
+        // what it meant where the agent was started.
+        cwd: process.cwd(),
+        inheritedEnv: process.env,
+      },
       tuning: this.config.tuning,
       log: this.log.child({ clawId: record.clawId, port: record.port }),
       persist: () => {

@@ -10,7 +10,6 @@ import {
   repoRoot,
   splitCommand,
 } from './config';
-import { isGatewayArgv } from './processes';
 
 describe('mini agent config', () => {
   it('needs a token beyond loopback; on loopback without one it is a dev agent with the dev token', () => {
@@ -80,17 +79,5 @@ describe('mini agent config', () => {
       '',
     ]);
     assert.throws(() => splitCommand('node "unterminated'), ConfigError);
-  });
-
-  it('recognizes its own gateways by command line and port', () => {
-    const cmd = ['/usr/bin/node', '/opt/openclaw/openclaw.mjs'];
-    const argv = [...cmd, 'gateway', 'run', '--port', '19001', '--bind', 'loopback'];
-    assert.equal(isGatewayArgv(argv, cmd, 19001), true);
-    assert.equal(isGatewayArgv(argv, cmd, 19002), false);
-    assert.equal(
-      isGatewayArgv(['/usr/bin/node', '/other.mjs', 'gateway', 'run', '--port', '19001'], cmd, 19001),
-      false,
-    );
-    assert.equal(isGatewayArgv(['/usr/bin/python3', 'x.py'], cmd, 19001), false);
   });
 });

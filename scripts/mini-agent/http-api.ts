@@ -1,48 +1,42 @@
 import http from 'node:http';
-import { z } from 'zod';
+import {
+  agentPaths,
+  ClawId,
+  matchClawPath,
+  StartClawRequest,
+  type ClawStatusReport,
+  type ErrorResponse,
+  type HealthResponse,
+  type ListClawsResponse,
+  type OkResponse,
+} from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import { sameSecret, type MiniAgent } from './agent';
-import { ControlPlaneDevice } from './state-store';
 
 /**
- * The Mini Agent API (DESIGN.md "Mini Agent API"). Every answer is JSON; every failure is a non-2xx
- * status with `{ok:false, error}`. Every route needs `Authorization: Bearer <agent token>`.
- *
- *   POST   /claws             {clawId, port, gatewayToken, controlPlaneDevice?} → 200 {ok:true}
- *   GET    /claws/:id/status  → 200 {status, paired, deviceId?, pid?, restarts, error?} | 404
- *   DELETE /claws/:id         → 200 {ok:true} (also for unknown claws)
- *   GET    /claws             → 200 {ok:true, claws:[…]} (no tokens)
- *   GET    /health            → 200 {ok:true, claws, version}
+ * The Mini agent's side of the Mini Agent API, whose requests, answers and paths are declared in
+ * server/fleet/agent-api.ts: this validates requests with it and answers in its shapes.
  */
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export const ClawId = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, _ and - only, starting with a letter or digit');
-
-export const StartClawBody = z.object({
-  clawId: ClawId,
-  port: z.number().int().min(1024).max(65535),
-  gatewayToken: z
-    .string()
-    .min(16)
-    .max(512)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
-  controlPlaneDevice: ControlPlaneDevice.optional(),
-});
+/** A 2xx answer, in one of the contract's shapes. */
+interface Answer {
+  status: number;
+  body: OkResponse | HealthResponse | ListClawsResponse | ClawStatusReport;
+}
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    readonly extra: Pick<ErrorResponse, 'issues'> = {},
   ) {
     super(message);
   }
 }
+
+const ok: OkResponse = { ok: true };
 
 export function createAgentHttpServer(
   agent: MiniAgent,
@@ -71,23 +65,22 @@ export function createAgentHttpServer(
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
 
-  async function handle(req: http.IncomingMessage): Promise<{ status: number; body: unknown }> {
+  async function handle(req: http.IncomingMessage): Promise<Answer> {
     if (!authorized(req.headers.authorization, opts.token)) {
       req.resume();
       throw new HttpError(401, 'Missing or wrong bearer token');
     }
     const p = pathOf(req);
     const method = req.method ?? 'GET';
-    const parts = p.split('/').filter(Boolean);
 
-    if (p === '/health') {
+    if (p === agentPaths.health) {
       allow(method, ['GET']);
       return { status: 200, body: { ok: true, claws: agent.size, version: opts.version } };
     }
-    if (p === '/claws') {
+    if (p === agentPaths.claws) {
       allow(method, ['GET', 'POST']);
       if (method === 'GET') return { status: 200, body: { ok: true, claws: agent.list() } };
-      const input = StartClawBody.safeParse(await readJson(req));
+      const input = StartClawRequest.safeParse(await readJson(req));
       if (!input.success) {
         const issues = input.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
         throw new HttpError(
@@ -100,17 +93,18 @@ export function createAgentHttpServer(
       }
       const result = await agent.startClaw(input.data);
       if (!result.ok) throw new HttpError(409, result.conflict);
-      return { status: 200, body: { ok: true } };
+      return { status: 200, body: ok };
     }
-    if (parts[0] === 'claws' && (parts.length === 2 || (parts.length === 3 && parts[2] === 'status'))) {
+    const claw = matchClawPath(p);
+    if (claw) {
       let id: string;
       try {
-        id = decodeURIComponent(parts[1]!);
+        id = decodeURIComponent(claw.encodedId);
       } catch {
         throw new HttpError(400, 'Invalid claw id');
       }
       if (!ClawId.safeParse(id).success) throw new HttpError(400, 'Invalid claw id');
-      if (parts.length === 3) {
+      if (claw.route === 'clawStatus') {
         allow(method, ['GET']);
         const s = agent.status(id);
         if (!s) throw new HttpError(404, `Unknown claw ${id}`);
@@ -119,7 +113,7 @@ export function createAgentHttpServer(
       }
       allow(method, ['DELETE']);
       await agent.stopClaw(id);
-      return { status: 200, body: { ok: true } };
+      return { status: 200, body: ok };
     }
     throw new HttpError(404, `No route ${method} ${p}`);
   }
@@ -167,7 +161,7 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: Answer['body'] | ErrorResponse): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, {

@@ -10,11 +10,11 @@ import WebSocket from 'ws';
 import { generateDeviceIdentity } from '../../server/gateway/device-identity';
 import { OpenClawConnectError, openclawConnect } from '../../server/gateway/openclaw-client';
 import {
-  AgentError,
   createAgentClient,
   type AgentClient,
-  type ClawStatusReport,
+  type AgentClawStatusReport,
 } from '../../server/fleet/agent-client';
+import { FailureError } from '../../server/failure';
 import { freePort, isPortOpen, repoRoot, waitFor } from '../../tests/fixtures/processes';
 // Zombie-aware: an adopted gateway that exits is reparented, and not every init reaps it at once.
 import { isAlive } from './processes';
@@ -151,7 +151,7 @@ function helloOk(port: number, gatewayToken: string): Promise<{ type: string }> 
 
 async function expectAgentError(p: Promise<unknown>, status: number, kind: 'permanent' | 'retryable') {
   await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof AgentError, String(err));
+    assert.ok(err instanceof FailureError, String(err));
     assert.equal(err.status, status, err.message);
     assert.equal(err.kind, kind);
     return true;
@@ -163,10 +163,10 @@ const statusOf = (client: AgentClient, clawId: string) => client.clawStatus(claw
 async function waitForStatus(
   client: AgentClient,
   clawId: string,
-  want: ClawStatusReport['status'],
-  extra: (s: ClawStatusReport) => boolean = () => true,
+  want: AgentClawStatusReport['status'],
+  extra: (s: AgentClawStatusReport) => boolean = () => true,
   timeoutMs = 20_000,
-): Promise<ClawStatusReport> {
+): Promise<AgentClawStatusReport> {
   return waitFor(
     `claw ${clawId} ${want}`,
     async () => {

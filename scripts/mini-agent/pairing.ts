@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { Logger } from '../../server/log';
 import { connectGateway, GatewayRpcError, type GatewaySession } from './gateway-protocol';
+import { sleep } from './timing';
 
 /**
  * The pairing hook: once a claw's gateway runs, make it trust the control plane's device. The
@@ -77,14 +79,65 @@ export async function pairControlPlaneDevice(opts: {
   return { paired: false, deviceId: opts.deviceId, reason, final: false };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
+/**
+ * One claw's pairing state: whether its gateway approved the control plane's device, why not, and
+ * the one look in flight. Looking again is pointless once paired, while a look runs, or after the
+ * gateway refused the pairing RPCs; a different device starts over.
+ */
+export class DevicePairing {
+  paired = false;
+  error: string | undefined;
+  #looking: AbortController | undefined;
+  #final = false;
+
+  constructor(
+    private readonly opts: {
+      port: number;
+      token: string;
+      windowMs: number;
+      intervalMs: number;
+      log: Logger;
+    },
+  ) {}
+
+  /** A different device: forget what was found for the last one. */
+  reset(): void {
+    this.paired = false;
+    this.error = undefined;
+    this.#final = false;
+    this.cancel();
+  }
+
+  /** Starts a look for `deviceId`'s request, unless paired, already looking, or pointless. */
+  look(deviceId: string): void {
+    if (this.paired || this.#looking || this.#final) return;
+    const ac = new AbortController();
+    this.#looking = ac;
+    void pairControlPlaneDevice({
+      port: this.opts.port,
+      token: this.opts.token,
+      deviceId,
+      windowMs: this.opts.windowMs,
+      intervalMs: this.opts.intervalMs,
+      signal: ac.signal,
+    }).then((outcome) => {
+      if (this.#looking !== ac) return;
+      this.#looking = undefined;
+      if (outcome.paired) {
+        this.paired = true;
+        this.error = undefined;
+        this.opts.log.info('control plane device paired', { deviceId: outcome.deviceId });
+      } else {
+        this.error = outcome.reason;
+        this.#final = outcome.final;
+        if (outcome.final) this.opts.log.warn('pairing unavailable', { reason: outcome.reason });
+      }
+    });
+  }
+
+  /** Stops the look in flight, if any; what it found so far stays. */
+  cancel(): void {
+    this.#looking?.abort();
+    this.#looking = undefined;
+  }
 }

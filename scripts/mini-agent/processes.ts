@@ -37,23 +37,6 @@ export async function processArgv(pid: number): Promise<string[] | null> {
   });
 }
 
-/**
- * Whether `argv` is a gateway this agent started for `port`: the configured gateway program's last
- * word (the script or binary) and the `gateway run --port <P>` the agent appends.
- */
-export function isGatewayArgv(argv: string[], gatewayCommand: string[], port: number): boolean {
-  const program = gatewayCommand.at(-1);
-  if (!program || !argv.some((a) => a === program || a.endsWith(`/${program.split('/').at(-1)}`)))
-    return false;
-  const i = argv.indexOf('gateway');
-  return (
-    i >= 0 &&
-    argv[i + 1] === 'run' &&
-    argv.includes('--port') &&
-    argv[argv.indexOf('--port') + 1] === String(port)
-  );
-}
-
 /** Whether something already listens on 127.0.0.1:port (we cannot bind it). */
 export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
@@ -76,6 +59,27 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
       /* already gone */
     }
   }
+}
+
+/** SIGKILL to whatever is left in a dead leader's process group; never to a lone pid. */
+export function killGroupOnly(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* the group is empty */
+  }
+}
+
+/** Resolves once `pid` is gone; stops watching (without resolving) when `signal` aborts. */
+export function waitForPidExit(pid: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (signal.aborted) return;
+      if (!isAlive(pid)) return resolve();
+      setTimeout(check, 50).unref();
+    };
+    check();
+  });
 }
 
 /** Last `bytes` of a file, for error messages about a crashed gateway. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ControlPlaneDevice } from '../../server/fleet/agent-api';
 import { isAlive, processArgv } from './processes';
 
 /**
@@ -10,20 +11,6 @@ import { isAlive, processArgv } from './processes';
  * directory), so a crash leaves either the old or the new file, never a torn one and never a
  * world-readable token.
  */
-
-export const ControlPlaneDevice = z.object({
-  deviceId: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
-  publicKey: z
-    .string()
-    .min(1)
-    .max(128)
-    .regex(/^[A-Za-z0-9_-]+={0,2}$/, 'base64url'),
-});
-export type ControlPlaneDevice = z.infer<typeof ControlPlaneDevice>;
 
 export const ClawRecord = z.object({
   clawId: z.string(),

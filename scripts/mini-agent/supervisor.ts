@@ -1,12 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import type { ClawStatus, ClawSummary, ControlPlaneDevice } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { SupervisorTuning } from './config';
 import { GatewayConnectError, probeHelloOk } from './gateway-protocol';
-import { pairControlPlaneDevice } from './pairing';
-import { isAlive, isGatewayArgv, portInUse, processArgv, signalGroup, tail } from './processes';
+import { openGatewayLog, prepareGatewayDirs } from './gateway-files';
+import {
+  gatewayLaunchSpec,
+  isGatewayArgv,
+  type GatewayLaunchInput,
+  type GatewayLaunchSpec,
+} from './launch-spec';
+import { DevicePairing } from './pairing';
+import {
+  isAlive,
+  killGroupOnly,
+  portInUse,
+  processArgv,
+  signalGroup,
+  tail,
+  waitForPidExit,
+} from './processes';
+import { afterUnexpectedExit } from './restart-policy';
 import type { ClawRecord } from './state-store';
+import { sleep, within } from './timing';
 
 /**
  * Supervises one claw's gateway process.
@@ -20,45 +37,30 @@ import type { ClawRecord } from './state-store';
  * - Gateways run detached, in their own process group, with output to a log file, so they outlive
  *   the agent; a restarted agent adopts them and watches the pid instead of the child handle.
  * - `stop()` sends SIGTERM to the group, SIGKILL after the grace period, and waits for the exit.
+ *
+ * How the gateway is started is the launch spec (launch-spec.ts); when to restart it after a crash
+ * is the restart policy (restart-policy.ts); the control plane's device is paired by DevicePairing
+ * (pairing.ts). This class holds the process, its phase and the timers between them.
  */
 
-export type ClawPhase = 'starting' | 'running' | 'stopped' | 'failed';
-
-export interface ClawSnapshot {
-  clawId: string;
-  port: number;
-  status: ClawPhase;
-  paired: boolean;
-  deviceId?: string;
-  pairingError?: string;
-  pid?: number;
-  restarts: number;
-  error?: string;
-}
+/** What GET /claws reports of a claw; its status report is this without clawId and port. */
+export type ClawSnapshot = ClawSummary;
 
 export interface SupervisorDeps {
-  gatewayCommand: string[];
-  /** `gateway.trustedProxies` to merge into the gateway's openclaw.json; empty: leave config alone. */
-  trustedProxies: string[];
-  /** The claw's own directory: HOME, OPENCLAW_STATE_DIR and the gateway log live under it. */
-  clawDir: string;
-  /** Environment the gateway inherits (without the agent's own secrets). */
-  baseEnv: Record<string, string | undefined>;
+  /** Everything the launch spec needs but the claw's record. */
+  launch: Omit<GatewayLaunchInput, 'claw'>;
   tuning: SupervisorTuning;
   log: Logger;
   /** Called whenever the durable part (the record's pid) changed. */
   persist: () => void;
 }
 
-const MAX_LOG_BYTES = 5 * 1024 * 1024;
 const PROBE_TIMEOUT_MS = 3000;
 
 export class ClawSupervisor {
-  phase: ClawPhase = 'starting';
+  phase: ClawStatus = 'starting';
   restarts = 0;
   error: string | undefined;
-  paired = false;
-  pairingError: string | undefined;
 
   #child: ChildProcess | undefined;
   /** Resolves when the current process is gone; set for every launched or adopted process. */
@@ -69,16 +71,24 @@ export class ClawSupervisor {
   #quickCrashes = 0;
   #startedAt = 0;
   #readyAt: number | undefined;
-  #pairing: AbortController | undefined;
-  #pairingFinal = false;
+  readonly #pairing: DevicePairing;
 
   constructor(
     readonly record: ClawRecord,
     private readonly deps: SupervisorDeps,
-  ) {}
+  ) {
+    this.#pairing = new DevicePairing({
+      port: record.port,
+      token: record.gatewayToken,
+      windowMs: deps.tuning.pairingWindowMs,
+      intervalMs: deps.tuning.pairingIntervalMs,
+      log: deps.log,
+    });
+  }
 
-  get logFile(): string {
-    return path.join(this.deps.clawDir, 'gateway.log');
+  /** How this claw's gateway starts; pure, so it is built afresh for every launch. */
+  get launchSpec(): GatewayLaunchSpec {
+    return gatewayLaunchSpec({ ...this.deps.launch, claw: this.record });
   }
 
   snapshot(): ClawSnapshot {
@@ -87,9 +97,9 @@ export class ClawSupervisor {
       clawId: this.record.clawId,
       port: this.record.port,
       status: this.phase,
-      paired: this.paired,
+      paired: this.#pairing.paired,
       ...(device ? { deviceId: device.deviceId } : {}),
-      ...(this.pairingError && !this.paired ? { pairingError: this.pairingError } : {}),
+      ...(this.#pairing.error && !this.#pairing.paired ? { pairingError: this.#pairing.error } : {}),
       ...(this.record.pid ? { pid: this.record.pid } : {}),
       restarts: this.restarts,
       ...(this.error ? { error: this.error } : {}),
@@ -108,7 +118,7 @@ export class ClawSupervisor {
     const pid = this.record.pid;
     if (pid && isAlive(pid)) {
       const argv = await processArgv(pid);
-      let ours = argv !== null && isGatewayArgv(argv, this.deps.gatewayCommand, this.record.port);
+      let ours = argv !== null && isGatewayArgv(argv, this.deps.launch.gatewayCommand, this.record.port);
       // A gateway may rewrite its process title; then the live pid plus our token on its port will do.
       if (!ours && argv !== null)
         ours = await probeHelloOk(this.record.port, this.record.gatewayToken, 2000).then(
@@ -136,44 +146,18 @@ export class ClawSupervisor {
     this.requestPairing();
   }
 
-  setControlPlaneDevice(device: ClawRecord['controlPlaneDevice']): void {
+  setControlPlaneDevice(device: ControlPlaneDevice | undefined): void {
     const same = device?.deviceId === this.record.controlPlaneDevice?.deviceId;
     this.record.controlPlaneDevice = device;
     if (same) return;
-    this.paired = false;
-    this.pairingError = undefined;
-    this.#pairingFinal = false;
-    this.#pairing?.abort();
-    this.#pairing = undefined;
+    this.#pairing.reset();
     this.requestPairing();
   }
 
-  /** Looks for the control plane's pairing request again, unless paired, already looking, or pointless. */
+  /** Looks for the control plane's pairing request again, once the gateway runs. */
   requestPairing(): void {
     const device = this.record.controlPlaneDevice;
-    if (!device || this.paired || this.#pairing || this.#pairingFinal || this.phase !== 'running') return;
-    const ac = new AbortController();
-    this.#pairing = ac;
-    void pairControlPlaneDevice({
-      port: this.record.port,
-      token: this.record.gatewayToken,
-      deviceId: device.deviceId,
-      windowMs: this.deps.tuning.pairingWindowMs,
-      intervalMs: this.deps.tuning.pairingIntervalMs,
-      signal: ac.signal,
-    }).then((outcome) => {
-      if (this.#pairing !== ac) return;
-      this.#pairing = undefined;
-      if (outcome.paired) {
-        this.paired = true;
-        this.pairingError = undefined;
-        this.deps.log.info('control plane device paired', { deviceId: outcome.deviceId });
-      } else {
-        this.pairingError = outcome.reason;
-        this.#pairingFinal = outcome.final;
-        if (outcome.final) this.deps.log.warn('pairing unavailable', { reason: outcome.reason });
-      }
-    });
+    if (device && this.phase === 'running') this.#pairing.look(device.deviceId);
   }
 
   /** Stops the gateway: SIGTERM to its group, SIGKILL after the grace period; resolves once it is gone. */
@@ -220,8 +204,7 @@ export class ClawSupervisor {
   #cancel(): void {
     this.#run++;
     this.#runAbort.abort();
-    this.#pairing?.abort();
-    this.#pairing = undefined;
+    this.#pairing.cancel();
   }
 
   #newRun(): { run: number; signal: AbortSignal } {
@@ -245,54 +228,25 @@ export class ClawSupervisor {
     }
     if (signal.aborted) return;
 
-    const home = path.join(this.deps.clawDir, 'home');
-    const stateDir = path.join(this.deps.clawDir, 'state');
+    let spec: GatewayLaunchSpec;
     let logFd: number;
     try {
-      fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-      fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-      if (this.deps.trustedProxies.length) writeTrustedProxies(stateDir, this.deps.trustedProxies);
-      rotateLog(this.logFile);
-      logFd = fs.openSync(this.logFile, 'a', 0o600);
+      spec = this.launchSpec;
+      prepareGatewayDirs(spec);
+      logFd = openGatewayLog(spec);
     } catch (err) {
       this.#fail(`Cannot prepare the claw directory: ${(err as Error).message}`);
       return;
     }
 
-    const [program, ...programArgs] = this.deps.gatewayCommand;
-    const args = [
-      ...programArgs,
-      ...[
-        'gateway',
-        'run',
-        '--port',
-        String(port),
-        '--bind',
-        'loopback',
-        '--auth',
-        'token',
-        '--allow-unconfigured',
-      ],
-    ];
     let child: ChildProcess;
     try {
-      child = spawn(program!, args, {
-        // The agent's own working directory, so a relative path in the configured command means what
-        // it meant where the agent was started.
-        cwd: process.cwd(),
+      child = spawn(spec.program, spec.args, {
+        cwd: spec.cwd,
         detached: true,
         stdio: ['ignore', logFd, logFd],
-        env: {
-          ...this.deps.baseEnv,
-          HOME: home,
-          OPENCLAW_STATE_DIR: stateDir,
-          OPENCLAW_GATEWAY_TOKEN: this.record.gatewayToken,
-          OPENCLAW_DISABLE_BONJOUR: '1',
-          // The dev gateway takes its trusted proxies from the environment; the real one from openclaw.json.
-          ...(this.deps.trustedProxies.length
-            ? { CLAWS_DEV_GATEWAY_TRUSTED_PROXIES: this.deps.trustedProxies.join(',') }
-            : {}),
-        } as unknown as NodeJS.ProcessEnv,
+        // Next's types declare NODE_ENV required in ProcessEnv; a gateway's environment need not set it.
+        env: spec.env as NodeJS.ProcessEnv,
       });
     } catch (err) {
       fs.closeSync(logFd);
@@ -308,8 +262,7 @@ export class ClawSupervisor {
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (run !== this.#run) return;
       // Spawning failed (no such program, not executable): restarting will not help.
-      if (!child.pid)
-        this.#fail(`Cannot start the gateway (${this.deps.gatewayCommand[0]}): ${err.code ?? err.message}`);
+      if (!child.pid) this.#fail(`Cannot start the gateway (${spec.program}): ${err.code ?? err.message}`);
     });
     child.once('exit', (code, sig) => {
       if (run !== this.#run) return;
@@ -385,34 +338,34 @@ export class ClawSupervisor {
   async #onExit(run: number, why: string, pid: number | undefined): Promise<void> {
     if (run !== this.#run || this.#stopping) return;
     this.#runAbort.abort();
-    this.#pairing?.abort();
-    this.#pairing = undefined;
+    this.#pairing.cancel();
     if (pid) killGroupOnly(pid);
     this.record.pid = undefined;
     this.#child = undefined;
     this.deps.persist();
 
-    const wasStable =
-      this.#readyAt !== undefined && Date.now() - this.#startedAt >= this.deps.tuning.stableMs;
-    this.#quickCrashes = wasStable ? 1 : this.#quickCrashes + 1;
-    const output = tail(this.logFile, 400).split(this.record.gatewayToken).join('[redacted]');
+    const verdict = afterUnexpectedExit(
+      {
+        quickCrashes: this.#quickCrashes,
+        wasReady: this.#readyAt !== undefined,
+        upMs: Date.now() - this.#startedAt,
+      },
+      this.deps.tuning,
+    );
+    this.#quickCrashes = verdict.quickCrashes;
+    const output = tail(this.launchSpec.logFile, 400).split(this.record.gatewayToken).join('[redacted]');
     const timedOut = this.error?.startsWith('The gateway did not answer') ? `${this.error}; ` : '';
     const reason = `${timedOut}gateway ${why}${output ? `: …${output.slice(-300)}` : ''}`;
     this.deps.log.warn('gateway exited unexpectedly', { pid, why, crashesInARow: this.#quickCrashes });
 
-    if (this.#quickCrashes >= this.deps.tuning.maxQuickCrashes) {
+    if (verdict.action === 'fail') {
       this.#fail(`The gateway crashed ${this.#quickCrashes} times in a row; last: ${reason}`);
       return;
     }
-    const { tuning } = this.deps;
-    const delay = Math.min(
-      tuning.restartBackoffMaxMs,
-      tuning.restartBackoffMs * 2 ** (this.#quickCrashes - 1),
-    );
     this.phase = 'starting';
-    this.error = `Restarting in ${delay} ms after: ${reason}`;
+    this.error = `Restarting in ${verdict.delayMs} ms after: ${reason}`;
     const { run: waitRun, signal } = this.#newRun();
-    await sleep(delay, signal);
+    await sleep(verdict.delayMs, signal);
     if (signal.aborted || waitRun !== this.#run || this.#stopping) return;
     this.restarts++;
     await this.#launch();
@@ -424,77 +377,4 @@ export class ClawSupervisor {
     this.error = error;
     this.deps.log.error('claw failed', { error });
   }
-}
-
-/** SIGKILL to whatever is left in a dead leader's process group; never to a lone pid. */
-function killGroupOnly(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    /* the group is empty */
-  }
-}
-
-/** Merges `gateway.trustedProxies` into `<stateDir>/openclaw.json`, keeping whatever else is there. */
-function writeTrustedProxies(stateDir: string, proxies: string[]): void {
-  const file = path.join(stateDir, 'openclaw.json');
-  let config: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      config = parsed as Record<string, unknown>;
-  } catch {
-    /* none yet */
-  }
-  const gateway = (config.gateway && typeof config.gateway === 'object' ? config.gateway : {}) as Record<
-    string,
-    unknown
-  >;
-  config.gateway = { ...gateway, trustedProxies: proxies };
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
-
-function rotateLog(file: string): void {
-  try {
-    if (fs.statSync(file).size > MAX_LOG_BYTES) fs.renameSync(file, `${file}.1`);
-  } catch {
-    /* no log yet */
-  }
-}
-
-/** Resolves once `pid` is gone; stops watching (without resolving) when `signal` aborts. */
-function waitForPidExit(pid: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      if (signal.aborted) return;
-      if (!isAlive(pid)) return resolve();
-      setTimeout(check, 50).unref();
-    };
-    check();
-  });
-}
-
-async function within(p: Promise<void>, ms: number): Promise<boolean> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (t = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -1,15 +1,11 @@
 import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
+import type { ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { permanent } from '../failure';
 import { type ClawDeploymentService, type GatewayStatusReport } from './types';
-
-export interface ControlPlaneDevice {
-  deviceId: string;
-  publicKey: string;
-}
 
 /**
  * Runs claws on Mac Minis through each Mini's agent. The gateway token is decrypted here, only to

@@ -1,75 +1,43 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import {
+  agentPaths,
+  ClawStatusReport,
+  ErrorResponse,
+  HealthResponse,
+  ListClawsResponse,
+  OkResponse,
+  type ClawStatus,
+  type ClawSummary,
+  type StartClawRequest,
+} from './agent-api';
 import { FailureError } from '../failure';
 
 /**
- * The control plane's client for a Mini's agent (scripts/mini-agent.ts speaks the other side).
- * Every call carries the bearer token and its own timeout, and reads both the status code and the
- * body: a 2xx whose body is not what the API promises is an error too. Failures are `AgentError`s
+ * The control plane's client for a Mini's agent (scripts/mini-agent.ts speaks the other side; both
+ * hold to the contract in agent-api.ts). Every call carries the bearer token and its own timeout,
+ * and reads both the status code and the body: a 2xx whose body is not what the API promises is an
+ * error too. Failures are `FailureError`s
  * whose `kind` tells the provisioning worker whether a retry can help; their messages never contain
  * the agent token or a gateway token.
  */
 
-export type AgentErrorKind = FailureError['kind'];
-
-export class AgentError extends FailureError {
-  override name = 'AgentError';
-}
-
-export interface ControlPlaneDevice {
-  deviceId: string;
-  /** base64url of the raw 32-byte Ed25519 public key. */
-  publicKey: string;
-}
-
-export interface StartClawInput {
-  clawId: string;
-  port: number;
-  gatewayToken: string;
-  controlPlaneDevice?: ControlPlaneDevice;
-}
-
 /** `unknown`: the agent does not know the claw (404); the caller decides whether to start it. */
-export type AgentClawStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unknown';
+export type AgentClawStatus = ClawStatus | 'unknown';
 
-export interface ClawStatusReport {
-  status: AgentClawStatus;
-  /** Whether the gateway has approved the control plane's device. */
-  paired?: boolean;
-  deviceId?: string;
-  /** Why the device is not paired yet (no request seen, pairing RPCs refused, …). */
-  pairingError?: string;
-  error?: string;
-  pid?: number;
-  restarts?: number;
-}
-
-export interface AgentHealth {
-  claws: number;
-  version: string;
-}
-
-export interface AgentClawSummary {
-  clawId: string;
-  port: number;
-  status: Exclude<AgentClawStatus, 'unknown'>;
-  paired: boolean;
-  deviceId?: string;
-  pid?: number;
-  restarts: number;
-  error?: string;
-}
+/** The agent's status report, or `{status: 'unknown'}` for a claw it does not know. */
+export type AgentClawStatusReport = Partial<Omit<ClawStatusReport, 'status'>> & { status: AgentClawStatus };
 
 export interface AgentClient {
   /** POST /claws. Idempotent per claw: starting a claw the agent already runs on that port is a no-op. */
-  startClaw(input: StartClawInput): Promise<void>;
+  startClaw(input: StartClawRequest): Promise<void>;
   /** GET /claws/:id/status; a claw the agent does not know is `{status: 'unknown'}`, not an error. */
-  clawStatus(clawId: string): Promise<ClawStatusReport>;
+  clawStatus(clawId: string): Promise<AgentClawStatusReport>;
   /** DELETE /claws/:id. Idempotent: a claw the agent does not know is already stopped. */
   stopClaw(clawId: string): Promise<void>;
   /** GET /health. */
-  health(): Promise<AgentHealth>;
+  health(): Promise<Omit<HealthResponse, 'ok'>>;
   /** GET /claws, for reconciliation. */
-  listClaws(): Promise<AgentClawSummary[]>;
+  listClaws(): Promise<ClawSummary[]>;
 }
 
 export interface AgentClientOptions {
@@ -81,35 +49,6 @@ export interface AgentClientOptions {
   /** Extra attempts for retryable failures, with a short backoff. Default 0 (the worker retries). */
   retries?: number;
 }
-
-const StatusName = z.enum(['starting', 'running', 'stopped', 'failed']);
-const OkBody = z.object({ ok: z.literal(true) });
-const ErrorBody = z.object({ ok: z.literal(false), error: z.string() });
-const StatusBody = z.object({
-  status: StatusName,
-  paired: z.boolean().optional(),
-  deviceId: z.string().optional(),
-  pairingError: z.string().optional(),
-  error: z.string().optional(),
-  pid: z.number().int().optional(),
-  restarts: z.number().int().nonnegative().optional(),
-});
-const HealthBody = z.object({
-  ok: z.literal(true),
-  claws: z.number().int().nonnegative(),
-  version: z.string(),
-});
-const ClawSummary = z.object({
-  clawId: z.string(),
-  port: z.number().int(),
-  status: StatusName,
-  paired: z.boolean(),
-  deviceId: z.string().optional(),
-  pid: z.number().int().optional(),
-  restarts: z.number().int().nonnegative(),
-  error: z.string().optional(),
-});
-const ListBody = z.object({ ok: z.literal(true), claws: z.array(ClawSummary) });
 
 const MAX_ERROR_TEXT = 300;
 const NETWORK_CODES = new Set([
@@ -139,7 +78,7 @@ interface Response {
 export function createAgentClient(options: AgentClientOptions): AgentClient {
   const base = new URL(options.baseUrl);
   if (base.protocol !== 'http:' && base.protocol !== 'https:')
-    throw new AgentError('permanent', 'The agent URL must be http(s)');
+    throw new FailureError('permanent', 'The agent URL must be http(s)');
   // Credentials in the URL would end up in error messages; the token is the only credential.
   base.username = '';
   base.password = '';
@@ -194,17 +133,18 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
       try {
         const res = await once(method, path, opts.body);
         // Only the agent's own JSON 404 means "no such claw"; a 404 page from elsewhere is a wrong URL.
-        if (res.status === 404 && opts.allowNotFound && ErrorBody.safeParse(res.body).success) return null;
+        if (res.status === 404 && opts.allowNotFound && ErrorResponse.safeParse(res.body).success)
+          return null;
         if (res.status >= 200 && res.status < 300) {
           if (res.malformed)
-            throw new AgentError('retryable', `Agent ${what}: malformed JSON in the response`, res.status);
+            throw new FailureError('retryable', `Agent ${what}: malformed JSON in the response`, res.status);
           const parsed = schema.safeParse(res.body);
           if (parsed.success) return parsed.data;
-          const failed = ErrorBody.safeParse(res.body);
+          const failed = ErrorResponse.safeParse(res.body);
           const detail = failed.success
             ? `the agent reported a failure: ${failed.data.error}`
             : `unexpected response body (${summarize(parsed.error)})`;
-          throw new AgentError(
+          throw new FailureError(
             'retryable',
             redact(`Agent ${what} answered ${res.status} but ${detail}`),
             res.status,
@@ -212,59 +152,57 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
         }
         throw httpError(what, res, redact);
       } catch (err) {
-        if (!(err instanceof AgentError) || err.kind !== 'retryable' || attempt >= retries) throw err;
+        if (!(err instanceof FailureError) || err.kind !== 'retryable' || attempt >= retries) throw err;
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       }
     }
   }
 
-  const idPath = (clawId: string) => `/claws/${encodeURIComponent(clawId)}`;
-
   return {
     async startClaw(input) {
       secrets.add(input.gatewayToken);
-      await call('POST', '/claws', OkBody, {
+      await call('POST', agentPaths.claws, OkResponse, {
         body: {
           clawId: input.clawId,
           port: input.port,
           gatewayToken: input.gatewayToken,
           ...(input.controlPlaneDevice ? { controlPlaneDevice: input.controlPlaneDevice } : {}),
-        },
+        } satisfies StartClawRequest,
       });
     },
     async clawStatus(clawId) {
-      const r = await call('GET', `${idPath(clawId)}/status`, StatusBody, { allowNotFound: true });
+      const r = await call('GET', agentPaths.clawStatus(clawId), ClawStatusReport, { allowNotFound: true });
       return r ?? { status: 'unknown' };
     },
     async stopClaw(clawId) {
-      await call('DELETE', idPath(clawId), OkBody, { allowNotFound: true });
+      await call('DELETE', agentPaths.claw(clawId), OkResponse, { allowNotFound: true });
     },
     async health() {
-      const h = (await call('GET', '/health', HealthBody))!;
+      const h = (await call('GET', agentPaths.health, HealthResponse))!;
       return { claws: h.claws, version: h.version };
     },
     async listClaws() {
-      return (await call('GET', '/claws', ListBody))!.claws;
+      return (await call('GET', agentPaths.claws, ListClawsResponse))!.claws;
     },
   };
 }
 
-function httpError(what: string, res: Response, redact: (s: string) => string): AgentError {
-  const parsed = ErrorBody.safeParse(res.body);
+function httpError(what: string, res: Response, redact: (s: string) => string): FailureError {
+  const parsed = ErrorResponse.safeParse(res.body);
   const reason = parsed.success ? `: ${parsed.data.error.slice(0, MAX_ERROR_TEXT)}` : '';
   const message = redact(`Agent ${what} failed with HTTP ${res.status}${reason}`);
   // Throttling, timeouts and server faults pass; a request the agent refuses stays refused.
   const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
-  return new AgentError(retryable ? 'retryable' : 'permanent', message, res.status);
+  return new FailureError(retryable ? 'retryable' : 'permanent', message, res.status);
 }
 
-function networkError(what: string, err: unknown, timeoutMs: number): AgentError {
+function networkError(what: string, err: unknown, timeoutMs: number): FailureError {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-    return new AgentError('retryable', `Agent ${what} timed out after ${timeoutMs} ms`);
+    return new FailureError('retryable', `Agent ${what} timed out after ${timeoutMs} ms`);
   const code = errorCode(err);
-  if (code && NETWORK_CODES.has(code)) return new AgentError('retryable', `Agent ${what} failed: ${code}`);
+  if (code && NETWORK_CODES.has(code)) return new FailureError('retryable', `Agent ${what} failed: ${code}`);
   // fetch reports every transport failure as a TypeError("fetch failed"); all of them are worth a retry.
-  return new AgentError('retryable', `Agent ${what} failed: ${code ?? 'network error'}`);
+  return new FailureError('retryable', `Agent ${what} failed: ${code ?? 'network error'}`);
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { AgentError, createAgentClient, type AgentClient } from './agent-client';
+import { FailureError } from '../failure';
+import { createAgentClient, type AgentClient } from './agent-client';
 
 const TOKEN = 'agent-token-0123456789abcdef-SECRET';
 const GATEWAY_TOKEN = 'gateway-token-fedcba9876543210-SECRET';
@@ -57,11 +58,11 @@ const client = (opts: { timeoutMs?: number; retries?: number; url?: string } = {
     retries: opts.retries,
   });
 
-async function failure(p: Promise<unknown>): Promise<AgentError> {
+async function failure(p: Promise<unknown>): Promise<FailureError> {
   try {
     await p;
   } catch (err) {
-    assert.ok(err instanceof AgentError, `expected an AgentError, got ${String(err)}`);
+    assert.ok(err instanceof FailureError, `expected a FailureError, got ${String(err)}`);
     assert.ok(!err.message.includes(TOKEN), `the message leaks the agent token: ${err.message}`);
     assert.ok(!err.message.includes(GATEWAY_TOKEN), `the message leaks the gateway token: ${err.message}`);
     return err;

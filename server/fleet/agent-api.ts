@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * The Mini Agent API (DESIGN.md "Mini Agent API") as one wire contract: the agent's HTTP server
+ * (scripts/mini-agent/http-api.ts) validates requests and shapes its answers with these schemas, the
+ * control plane's client (agent-client.ts) parses the answers with the same ones. Every answer is
+ * JSON; every failure is a non-2xx status with an `ErrorResponse`. Every route needs
+ * `Authorization: Bearer <agent token>`.
+ *
+ *   POST   /claws             StartClawRequest → 200 OkResponse | 400 | 409
+ *   GET    /claws/:id/status  → 200 ClawStatusReport | 404 ErrorResponse (the agent does not know it)
+ *   DELETE /claws/:id         → 200 OkResponse (also for unknown claws)
+ *   GET    /claws             → 200 ListClawsResponse (no tokens)
+ *   GET    /health            → 200 HealthResponse
+ *
+ * This module imports nothing but zod: the agent runs on a Mini without the control plane's
+ * database, tRPC or Next, and must be able to load it alone.
+ */
+
+export const agentPaths = {
+  health: '/health',
+  claws: '/claws',
+  claw: (clawId: string) => `/claws/${encodeURIComponent(clawId)}`,
+  clawStatus: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/status`,
+} as const;
+
+/**
+ * The claw a `/claws/:id` or `/claws/:id/status` path names, still URI-encoded (the server decides
+ * what an undecodable id means); undefined for any other path.
+ */
+export function matchClawPath(path: string): { encodedId: string; route: 'claw' | 'clawStatus' } | undefined {
+  const parts = path.split('/').filter(Boolean);
+  if (parts[0] !== 'claws' || parts[1] === undefined) return undefined;
+  if (parts.length === 2) return { encodedId: parts[1], route: 'claw' };
+  if (parts.length === 3 && parts[2] === 'status') return { encodedId: parts[1], route: 'clawStatus' };
+  return undefined;
+}
+
+export const ClawId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, _ and - only, starting with a letter or digit');
+
+/**
+ * The control plane's Ed25519 device, which the agent approves on each new gateway so the proxy's
+ * connections keep their scopes (OPENCLAW.md §6).
+ */
+export const ControlPlaneDevice = z.object({
+  deviceId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+  /** base64url of the raw 32-byte Ed25519 public key. */
+  publicKey: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_-]+={0,2}$/, 'base64url'),
+});
+export type ControlPlaneDevice = z.infer<typeof ControlPlaneDevice>;
+
+/** POST /claws. Idempotent per claw: the same claw on the same port with the same token is a no-op. */
+export const StartClawRequest = z.object({
+  clawId: ClawId,
+  port: z.number().int().min(1024).max(65535),
+  gatewayToken: z
+    .string()
+    .min(16)
+    .max(512)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  controlPlaneDevice: ControlPlaneDevice.optional(),
+});
+export type StartClawRequest = z.infer<typeof StartClawRequest>;
+
+/** What the agent's supervisor makes of a claw's gateway. */
+export const ClawStatus = z.enum(['starting', 'running', 'stopped', 'failed']);
+export type ClawStatus = z.infer<typeof ClawStatus>;
+
+export const OkResponse = z.object({ ok: z.literal(true) });
+export type OkResponse = z.infer<typeof OkResponse>;
+
+/** Every failure, whatever its status code; a 400 also lists the request's issues. */
+export const ErrorResponse = z.object({
+  ok: z.literal(false),
+  error: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+/** GET /claws/:id/status. */
+export const ClawStatusReport = z.object({
+  status: ClawStatus,
+  /** Whether the gateway has approved the control plane's device. */
+  paired: z.boolean(),
+  deviceId: z.string().optional(),
+  /** Why the device is not paired yet (no request seen, pairing RPCs refused, …). */
+  pairingError: z.string().optional(),
+  pid: z.number().int().optional(),
+  restarts: z.number().int().nonnegative(),
+  error: z.string().optional(),
+});
+export type ClawStatusReport = z.infer<typeof ClawStatusReport>;
+
+/** One claw of GET /claws: its status report and where it runs. */
+export const ClawSummary = ClawStatusReport.extend({ clawId: z.string(), port: z.number().int() });
+export type ClawSummary = z.infer<typeof ClawSummary>;
+
+export const ListClawsResponse = z.object({ ok: z.literal(true), claws: z.array(ClawSummary) });
+export type ListClawsResponse = z.infer<typeof ListClawsResponse>;
+
+export const HealthResponse = z.object({
+  ok: z.literal(true),
+  claws: z.number().int().nonnegative(),
+  version: z.string(),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
