@@ -1,19 +1,11 @@
-'use client';
-
-import { useQuery } from '@tanstack/react-query';
-import { useRouter } from 'next/navigation';
-import { useEffect } from 'react';
-import { useTRPC } from './_trpc/client';
+import { redirect } from 'next/navigation';
+import { getQueryClient, trpc } from '@/app/_trpc/server';
 
 /** Home: where you belong — sign in, create your first organization, or your first organization. */
-export default function Home() {
-  const trpc = useTRPC();
-  const router = useRouter();
-  const me = useQuery(trpc.auth.me.queryOptions());
-  const orgs = useQuery({ ...trpc.orgs.list.queryOptions(), enabled: !!me.data });
-  useEffect(() => {
-    if (me.isSuccess && !me.data) router.replace('/login');
-    else if (orgs.data) router.replace(orgs.data.length ? `/orgs/${orgs.data[0]!.slug}` : '/orgs/new');
-  }, [me.isSuccess, me.data, orgs.data, router]);
-  return <p className="muted">Loading…</p>;
+export default async function Home() {
+  const qc = getQueryClient();
+  const me = await qc.fetchQuery(trpc.auth.me.queryOptions());
+  if (!me) redirect('/login');
+  const orgs = await qc.fetchQuery(trpc.orgs.list.queryOptions());
+  redirect(orgs[0] ? `/orgs/${orgs[0].slug}` : '/orgs/new');
 }

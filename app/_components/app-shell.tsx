@@ -4,8 +4,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import type { ReactNode } from 'react';
-import { useTRPC } from '../_trpc/client';
+import { useTRPC } from '@/app/_trpc/client';
+import { Button, ButtonLink } from './ui';
+import styles from './app-shell.module.css';
 
+/** The header and the page's main area. The root layout prefetches `auth.me` and `orgs.list`. */
 export function AppShell({ children }: { children: ReactNode }) {
   const trpc = useTRPC();
   const router = useRouter();
@@ -23,14 +26,14 @@ export function AppShell({ children }: { children: ReactNode }) {
   );
   return (
     <>
-      <header className="shell-header">
-        <Link href="/" className="brand" aria-label="Claws home">
-          <span className="brand-mark" aria-hidden>
+      <header className={styles.header}>
+        <Link href="/" className={styles.brand} aria-label="Claws home">
+          <span className={styles.brandMark} aria-hidden>
             C
           </span>
           Claws
         </Link>
-        <nav className="shell-nav" aria-label="Main">
+        <nav className={styles.nav} aria-label="Main">
           {me.data && orgs.data && orgs.data.length > 0 && (
             <>
               <label htmlFor="org-switcher" className="visually-hidden">
@@ -38,9 +41,9 @@ export function AppShell({ children }: { children: ReactNode }) {
               </label>
               <select
                 id="org-switcher"
+                className={styles.orgSwitcher}
                 value={params.orgSlug ?? ''}
                 onChange={(e) => e.target.value && router.push(`/orgs/${e.target.value}`)}
-                style={{ width: 'auto' }}
               >
                 {!params.orgSlug && <option value="">Choose an organization</option>}
                 {orgs.data.map((o) => (
@@ -54,25 +57,25 @@ export function AppShell({ children }: { children: ReactNode }) {
           {me.data && <Link href="/orgs/new">New organization</Link>}
           {me.data?.is_platform_admin && <Link href="/fleet">Fleet</Link>}
         </nav>
-        <div className="shell-user">
+        <div className={styles.user}>
           {me.data ? (
             <>
               <span>{me.data.name}</span>
-              <button onClick={() => logout.mutate()} disabled={logout.isPending}>
+              <Button onClick={() => logout.mutate()} disabled={logout.isPending}>
                 Log out
-              </button>
+              </Button>
             </>
           ) : (
             <>
               <Link href="/login">Log in</Link>
-              <Link href="/signup" className="button primary">
+              <ButtonLink href="/signup" variant="primary">
                 Sign up
-              </Link>
+              </ButtonLink>
             </>
           )}
         </div>
       </header>
-      <main>{children}</main>
+      <main className={styles.main}>{children}</main>
     </>
   );
 }

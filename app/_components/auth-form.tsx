@@ -4,8 +4,9 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
-import { errorMessage } from '../_lib/errors';
-import { useTRPC } from '../_trpc/client';
+import { errorMessage } from '@/app/_lib/errors';
+import { useTRPC } from '@/app/_trpc/client';
+import { Button, Card, ErrorText, Field } from './ui';
 
 export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
   const trpc = useTRPC();
@@ -29,15 +30,14 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
     else login.mutate({ email, password });
   };
   return (
-    <div className="auth-box card">
+    <Card narrow>
       <h1>{mode === 'signup' ? 'Create your account' : 'Welcome back'}</h1>
       <p className="subtitle">
         {mode === 'signup' ? 'The first account becomes the platform admin.' : 'Log in to your claws.'}
       </p>
       <form onSubmit={submit} noValidate>
         {mode === 'signup' && (
-          <div className="field">
-            <label htmlFor="name">Name</label>
+          <Field id="name" label="Name">
             <input
               id="name"
               autoComplete="name"
@@ -45,10 +45,9 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
               onChange={(e) => setName(e.target.value)}
               required
             />
-          </div>
+          </Field>
         )}
-        <div className="field">
-          <label htmlFor="email">Email</label>
+        <Field id="email" label="Email">
           <input
             id="email"
             type="email"
@@ -57,9 +56,8 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
             onChange={(e) => setEmail(e.target.value)}
             required
           />
-        </div>
-        <div className="field">
-          <label htmlFor="password">Password</label>
+        </Field>
+        <Field id="password" label="Password" hint={mode === 'signup' ? 'At least 8 characters.' : undefined}>
           <input
             id="password"
             type="password"
@@ -69,17 +67,12 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
             required
             minLength={mode === 'signup' ? 8 : 1}
           />
-          {mode === 'signup' && <p className="hint">At least 8 characters.</p>}
-        </div>
-        {m.error && (
-          <p className="error" role="alert">
-            {errorMessage(m.error)}
-          </p>
-        )}
+        </Field>
+        {m.error && <ErrorText role="alert">{errorMessage(m.error)}</ErrorText>}
         <div className="spread">
-          <button type="submit" className="primary" disabled={m.isPending}>
+          <Button type="submit" variant="primary" disabled={m.isPending}>
             {mode === 'signup' ? 'Sign up' : 'Log in'}
-          </button>
+          </Button>
           {mode === 'signup' ? (
             <Link href="/login">I have an account</Link>
           ) : (
@@ -87,6 +80,6 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
           )}
         </div>
       </form>
-    </div>
+    </Card>
   );
 }

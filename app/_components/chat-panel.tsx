@@ -1,7 +1,9 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
-import { ClawChat, type ChatSnapshot } from '../_lib/claw-chat';
+import { ClawChat, type ChatSnapshot } from '@/app/_lib/claw-chat';
+import { Button, Card, cx, ErrorText } from './ui';
+import styles from './chat-panel.module.css';
 
 const STATE_TEXT = {
   connecting: 'Connecting…',
@@ -34,24 +36,21 @@ export function ChatPanel({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: st
 
   const state = snap?.state ?? 'connecting';
   const busy = !!snap?.activeRunId;
+  const conn = state === 'open' ? 'open' : state === 'closed' ? 'closed' : 'connecting';
   return (
-    <section className="card chat" aria-label="Chat with the claw">
-      <div className="spread" style={{ marginBottom: 8 }}>
-        <h2 style={{ margin: 0 }}>Chat</h2>
-        <span
-          className={`conn conn-${state === 'open' ? 'open' : state === 'closed' ? 'closed' : 'connecting'}`}
-          role="status"
-          data-testid="chat-state"
-        >
+    <Card as="section" className={styles.chat} aria-label="Chat with the claw">
+      <div className={styles.head}>
+        <h2 className={styles.title}>Chat</h2>
+        <span className={cx(styles.conn, styles[conn])} role="status" data-testid="chat-state">
           {STATE_TEXT[state]}
         </span>
       </div>
-      <div className="chat-log" ref={logRef} aria-live="polite" data-testid="chat-log">
+      <div className={styles.log} ref={logRef} aria-live="polite" data-testid="chat-log">
         {snap?.messages.length === 0 && <p className="muted">Say hello to your claw.</p>}
         {snap?.messages.map((m) => (
           <p
             key={m.key}
-            className={`msg msg-${m.role} ${m.streaming ? 'msg-streaming' : ''}`}
+            className={cx(styles.msg, styles[m.role], m.streaming && styles.streaming)}
             data-role={m.role}
             data-streaming={m.streaming ? 'true' : 'false'}
           >
@@ -61,12 +60,12 @@ export function ChatPanel({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: st
         ))}
       </div>
       {snap?.error && (
-        <p className="error" role="alert" style={{ marginTop: 8 }} data-testid="chat-error">
+        <ErrorText role="alert" className={styles.error} data-testid="chat-error">
           {snap.error}
-        </p>
+        </ErrorText>
       )}
       <form
-        className="chat-form"
+        className={styles.form}
         onSubmit={(e) => {
           e.preventDefault();
           if (!text.trim() || !chat) return;
@@ -86,15 +85,13 @@ export function ChatPanel({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: st
           autoComplete="off"
         />
         {busy ? (
-          <button type="button" onClick={() => void chat?.abort()}>
-            Stop
-          </button>
+          <Button onClick={() => void chat?.abort()}>Stop</Button>
         ) : (
-          <button type="submit" className="primary" disabled={state !== 'open' || !text.trim()}>
+          <Button type="submit" variant="primary" disabled={state !== 'open' || !text.trim()}>
             Send
-          </button>
+          </Button>
         )}
       </form>
-    </section>
+    </Card>
   );
 }

@@ -1,13 +1,12 @@
-import type { inferRouterOutputs } from '@trpc/server';
-import type { AppRouter } from '../../server/trpc/routers/_app';
-
-export type Claw = inferRouterOutputs<AppRouter>['claws']['get'];
+import type { Claw } from '@/app/_lib/types';
+import { Badge, cx, toneOf } from './ui';
+import styles from './status.module.css';
 
 export function StatusBadge({ status }: { status: string }) {
   return (
-    <span className={`badge badge-${status}`} data-testid="claw-status">
+    <Badge tone={toneOf(status)} data-testid="claw-status">
       {status}
-    </span>
+    </Badge>
   );
 }
 
@@ -23,14 +22,14 @@ const STEPS = [
 export function Steps({ claw }: { claw: Pick<Claw, 'steps' | 'status'> }) {
   const firstPending = STEPS.findIndex(([k]) => !claw.steps[k]);
   return (
-    <ol className="steps" aria-label="Provisioning progress">
+    <ol className={styles.steps} aria-label="Provisioning progress">
       {STEPS.map(([key, label], i) => {
         const done = claw.steps[key];
         const failed = !done && claw.status === 'failed' && i === firstPending;
         return (
           <li
             key={key}
-            className={`step ${done ? 'step-done' : ''} ${failed ? 'step-failed' : ''}`}
+            className={cx(styles.step, done && styles.done, failed && styles.failed)}
             data-step={key}
             data-done={done}
           >
@@ -41,20 +40,4 @@ export function Steps({ claw }: { claw: Pick<Claw, 'steps' | 'status'> }) {
       })}
     </ol>
   );
-}
-
-export function ago(date: Date | string | null | undefined): string {
-  if (!date) return '—';
-  const ms = Date.now() - new Date(date).getTime();
-  if (ms < 60_000) return `${Math.max(0, Math.round(ms / 1000))} s ago`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min ago`;
-  if (ms < 86_400_000) return `${Math.round(ms / 3_600_000)} h ago`;
-  return new Date(date).toLocaleString();
-}
-
-export function duration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '';
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.round(ms / 1000)} s`;
 }

@@ -1,4 +1,4 @@
-import { AuthForm } from '../_components/auth-form';
+import { AuthForm } from '@/app/_components/auth-form';
 
 export default function LoginPage() {
   return <AuthForm mode="login" />;

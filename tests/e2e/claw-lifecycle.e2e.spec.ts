@@ -89,6 +89,43 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   adaSession = await page.context().storageState();
 });
 
+test("the claw page's first HTML already carries the claw, its timeline and who is signed in", async ({
+  browser,
+}) => {
+  const context = await browser.newContext({ storageState: adaSession });
+  // The document itself, as the server sends it with Ada's session cookie: rendered markup, not
+  // only the data for hydration.
+  const res = await context.request.get(clawPath);
+  expect(res.status()).toBe(200);
+  const html = await res.text();
+  expect(html).toMatch(/<h1>My First Claw<\/h1>/);
+  expect(html).toMatch(/data-testid="claw-status"[^>]*>active</);
+  for (const type of ['ClawRequested', 'MiniAllocated', 'AgentStarted', 'BucketCreated', 'ClawActive'])
+    expect(html).toContain(`data-type="${type}"`);
+  // The header knows Ada from the start: no "Log in / Sign up" flash.
+  expect(html).toMatch(/<button[^>]*>Log out<\/button>/);
+  expect(html).not.toMatch(/>Sign up</);
+
+  // And in the browser, the page needs no query of its own: with every tRPC request refused it
+  // still shows the claw and its timeline (only the live subscriptions try and fail).
+  const page = await context.newPage();
+  const queries: string[] = [];
+  await page.route('**/api/trpc/**', (route) => {
+    if (!/claws\.onTimeline|claws\.onChange|fleet\.onChange/.test(route.request().url()))
+      queries.push(route.request().url());
+    return route.abort();
+  });
+  await page.goto(clawPath);
+  await expect(page.getByRole('heading', { name: 'My First Claw' })).toBeVisible();
+  await expect(page.getByTestId('claw-status').first()).toHaveText('active');
+  await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawActive"]')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Log out' })).toBeVisible();
+  // Chat connects from an effect (its socket is not tRPC): the page has hydrated by then.
+  await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
+  expect(queries).toEqual([]);
+  await context.close();
+});
+
 test('another organization cannot open the claw page or its chat', async ({ browser }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -97,6 +134,9 @@ test('another organization cannot open the claw page or its chat', async ({ brow
   await page.goto(clawPath);
   await expect(page.getByRole('heading', { name: 'Claw not found' })).toBeVisible();
   await shot(page, '09-other-org-refused');
+  await page.goto(`/orgs/${orgSlug}`);
+  await expect(page.getByRole('heading', { name: 'Organization not found' })).toBeVisible();
+  await expect(page.getByTestId('claw-list')).toHaveCount(0);
   const close = await page.evaluate(
     (path) =>
       new Promise<{ code: number; reason: string }>((resolve) => {

@@ -1,4 +1,4 @@
-import { handleTrpcRequest } from '../../../../server/trpc/http';
+import { handleTrpcRequest } from '@/server/trpc/http';
 
 // tRPC through the fetch adapter (STACK.md §2.1): queries, mutations and SSE subscriptions.
 // fetchRequestHandler, the context, the body limit and onError (INTERNAL_SERVER_ERROR only, with

@@ -1,0 +1,88 @@
+'use client';
+
+import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { Ago } from '@/app/_components/time';
+import { Badge, Button, Card, ErrorText, toneOf } from '@/app/_components/ui';
+import { errorMessage } from '@/app/_lib/errors';
+import { useTRPC } from '@/app/_trpc/client';
+import styles from './fleet.module.css';
+
+/** Every Mini (prefetched by the page), live, with cordon, uncordon and remove. */
+export function MiniList() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const fleet = useSuspenseQuery(trpc.fleet.list.queryOptions());
+  useSubscription(
+    trpc.fleet.onChange.subscriptionOptions(undefined, {
+      enabled: fleet.isSuccess,
+      onData: ({ data }) => qc.setQueryData(trpc.fleet.list.queryKey(), data),
+    }),
+  );
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.fleet.list.queryKey() });
+  const cordon = useMutation(trpc.fleet.cordon.mutationOptions({ onSuccess: refresh }));
+  const uncordon = useMutation(trpc.fleet.uncordon.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(trpc.fleet.remove.mutationOptions({ onSuccess: refresh }));
+  const failure = cordon.error ?? uncordon.error ?? remove.error;
+
+  return (
+    <>
+      {fleet.error && <ErrorText role="alert">{errorMessage(fleet.error)}</ErrorText>}
+      {failure && <ErrorText role="alert">{errorMessage(failure)}</ErrorText>}
+      {fleet.data.length === 0 && (
+        <Card as="p" empty>
+          No Minis yet. Register one below.
+        </Card>
+      )}
+      <div className="grid" data-testid="fleet">
+        {fleet.data.map((m) => (
+          <Card as="article" key={m.id} data-mini={m.hostname}>
+            <div className={styles.cardHead}>
+              <h2 className={styles.title}>{m.hostname}</h2>
+              <span className="row">
+                <Badge tone={toneOf(m.status)}>{m.status}</Badge>
+                {m.cordoned && <Badge tone={toneOf('cordoned')}>cordoned</Badge>}
+              </span>
+            </div>
+            <div
+              className={styles.capacity}
+              role="meter"
+              aria-label="Capacity used"
+              aria-valuemin={0}
+              aria-valuemax={m.capacity}
+              aria-valuenow={m.allocated}
+            >
+              {/* The one inline style: a measurement, not a look. */}
+              <span style={{ width: `${(100 * m.allocated) / m.capacity}%` }} />
+            </div>
+            <p className={styles.allocation} data-testid="allocation">
+              {m.allocated} of {m.capacity} claws · ports {m.portRangeStart}–{m.portRangeEnd} · last seen{' '}
+              <Ago date={m.lastSeenAt} />
+            </p>
+            {m.usedPorts.length > 0 && (
+              <p className={styles.ports}>{m.usedPorts.map((u) => `${u.port} (${u.clawSlug})`).join(', ')}</p>
+            )}
+            {m.lastError && m.status === 'offline' && <ErrorText>{m.lastError}</ErrorText>}
+            <div className={styles.actions}>
+              {m.cordoned ? (
+                <Button onClick={() => uncordon.mutate({ miniId: m.id })}>Uncordon</Button>
+              ) : (
+                <Button onClick={() => cordon.mutate({ miniId: m.id })}>Cordon</Button>
+              )}
+              <Button
+                variant="danger"
+                disabled={m.allocated > 0}
+                title={m.allocated > 0 ? 'Only an empty Mini can be removed' : undefined}
+                onClick={() =>
+                  window.confirm(`Remove ${m.hostname} from the fleet?`) && remove.mutate({ miniId: m.id })
+                }
+              >
+                Remove
+              </Button>
+            </div>
+          </Card>
+        ))}
+      </div>
+    </>
+  );
+}

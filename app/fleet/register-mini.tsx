@@ -1,0 +1,69 @@
+'use client';
+
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { Button, Card, ErrorText, Field } from '@/app/_components/ui';
+import { errorMessage } from '@/app/_lib/errors';
+import { useTRPC } from '@/app/_trpc/client';
+import styles from './fleet.module.css';
+
+/** Adds a Mini to the fleet: its agent, tunnel suffix, port range and capacity. */
+export function RegisterMini() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const [f, setF] = useState({
+    hostname: '',
+    agentUrl: 'http://',
+    agentToken: '',
+    tunnelSuffix: '',
+    portRangeStart: '20000',
+    portRangeEnd: '20099',
+    capacity: '10',
+  });
+  const register = useMutation(
+    trpc.fleet.register.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.fleet.list.queryKey() }),
+    }),
+  );
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    register.mutate({
+      ...f,
+      portRangeStart: Number(f.portRangeStart),
+      portRangeEnd: Number(f.portRangeEnd),
+      capacity: Number(f.capacity),
+    });
+  };
+  const field = (key: keyof typeof f, label: string, type = 'text') => (
+    <Field id={`mini-${key}`} label={label}>
+      <input
+        id={`mini-${key}`}
+        type={type}
+        value={f[key]}
+        onChange={(e) => setF({ ...f, [key]: e.target.value })}
+        required
+      />
+    </Field>
+  );
+  return (
+    <Card as="section" className={styles.register} aria-label="Register a Mini">
+      <h2>Register a Mini</h2>
+      <form onSubmit={submit}>
+        {field('hostname', 'Hostname')}
+        {field('agentUrl', 'Agent URL')}
+        {field('agentToken', 'Agent token', 'password')}
+        {field('tunnelSuffix', 'Tunnel suffix')}
+        <div className="row">
+          {field('portRangeStart', 'First port', 'number')}
+          {field('portRangeEnd', 'Last port', 'number')}
+          {field('capacity', 'Capacity', 'number')}
+        </div>
+        {register.error && <ErrorText role="alert">{errorMessage(register.error)}</ErrorText>}
+        {register.isSuccess && <p role="status">Registered {register.data.hostname}.</p>}
+        <Button type="submit" variant="primary" disabled={register.isPending}>
+          Register
+        </Button>
+      </form>
+    </Card>
+  );
+}
