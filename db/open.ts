@@ -1,9 +1,11 @@
-import type { Config } from '../server/config';
 import { createDatabase, type ClawsDatabase } from './client';
 import { migrateToLatest } from './migrate';
 
 /** The configured database (PostgreSQL with DATABASE_URL, else PGlite under DATA_DIR), migrated. */
-export async function openDatabase(cfg: Pick<Config, 'DATABASE_URL' | 'pgliteDir'>): Promise<ClawsDatabase> {
+export async function openDatabase(cfg: {
+  DATABASE_URL?: string;
+  pgliteDir: string;
+}): Promise<ClawsDatabase> {
   const database = await createDatabase(
     cfg.DATABASE_URL ? { url: cfg.DATABASE_URL } : { dataDir: cfg.pgliteDir },
   );

@@ -18,7 +18,8 @@ export interface RowProjectionOptions<
   evolve(state: S | null, event: Envelope<E>): S;
   /** The columns this projection owns (columns another projection writes are left out). */
   toRow(state: S): Row;
-  fromRow(row: Row): S;
+  /** The row of `id` as a state (null: no such stream). */
+  load(db: Kysely<Database>, id: string): Promise<S | null>;
   conflicts?: Conflicts<C>;
 }
 
@@ -40,10 +41,7 @@ export function rowProjection<E extends Event, S extends { id: string; version: 
     stream: o.stream,
     evolve: o.evolve,
     conflicts: o.conflicts,
-    async load(db, id) {
-      const { rows } = await sql<Row>`SELECT * FROM ${table} WHERE id = ${id}`.execute(db);
-      return rows[0] ? o.fromRow(rows[0]) : null;
-    },
+    load: o.load,
     write(before, after) {
       const next = o.toRow(after);
       const mismatch = `${o.name} row of ${after.id} is not at version ${before?.version ?? 0}`;

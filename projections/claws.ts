@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder } from 'kysely';
+import type { Kysely, RawBuilder, Selectable } from 'kysely';
 import type { ClawsTable, Database } from '../db/types';
 import { clawStream, evolveClaw, type ClawState } from '../events/claw';
 import { rowProjection } from '../events/row-projection';
@@ -8,7 +8,7 @@ import { rowProjection } from '../events/row-projection';
  * inline by every claw event; then every query of it. Nothing else reads or writes the table.
  */
 
-type ClawRow = { [K in keyof ClawsTable]: ClawsTable[K] };
+type ClawRow = Selectable<ClawsTable>;
 
 export function clawToRow(s: ClawState): ClawRow {
   return {
@@ -70,7 +70,10 @@ export const clawsProjection = rowProjection({
   table: 'claws',
   evolve: evolveClaw,
   toRow: clawToRow,
-  fromRow: (row) => rowToClaw(row as ClawRow),
+  load: async (db, id) => {
+    const row = await db.selectFrom('claws').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? rowToClaw(row) : null;
+  },
   conflicts: {
     // The allocator's safety net: a port on a Mini belongs to at most one claw that holds it.
     claws_live_port: { conflict: 'port_taken', message: 'That port is already allocated on this Mini' },

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database, MacMinisTable } from '../db/types';
 import { evolveMini, miniStream, type MiniState } from '../events/mini';
 import { rowProjection } from '../events/row-projection';
@@ -9,7 +9,7 @@ import { rowProjection } from '../events/row-projection';
  * Mini-allocation projection (claw events move it), so this one never writes it.
  */
 
-type MiniRow = { [K in keyof MacMinisTable]: MacMinisTable[K] };
+type MiniRow = Selectable<MacMinisTable>;
 
 export function miniToRow(s: MiniState): Omit<MiniRow, 'allocated'> {
   return {
@@ -56,7 +56,10 @@ export const minisProjection = rowProjection({
   table: 'mac_minis',
   evolve: evolveMini,
   toRow: miniToRow,
-  fromRow: (row) => rowToMini(row as MiniRow),
+  load: async (db, id) => {
+    const row = await db.selectFrom('mac_minis').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? rowToMini(row) : null;
+  },
   conflicts: {
     mac_minis_live_hostname: {
       conflict: 'hostname_taken',

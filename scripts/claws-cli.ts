@@ -94,7 +94,7 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'mini register': {
       const [start, end] = need('ports').split('-').map(Number);
-      const token = opts['agent-token'] ?? process.env.MINI_AGENT_TOKEN;
+      const token = opts['agent-token'] ?? rt.config.MINI_AGENT_TOKEN;
       if (!token) throw new UsageError('--agent-token or MINI_AGENT_TOKEN is required');
       const mini = await registerMini(ctx, {
         hostname: need('hostname'),

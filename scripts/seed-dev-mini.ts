@@ -11,8 +11,8 @@ await runMain(async () => {
     const { mini, created } = await seedDevMini(
       { store: runtime.store, secrets: runtime.secrets, actor: 'system:seed', correlationId: randomUUID() },
       {
-        agentUrl: process.env.MINI_AGENT_URL,
-        agentToken: process.env.MINI_AGENT_TOKEN,
+        agentUrl: runtime.config.MINI_AGENT_URL,
+        agentToken: runtime.config.MINI_AGENT_TOKEN,
         tunnelSuffix: runtime.config.TUNNEL_DOMAIN,
       },
     );

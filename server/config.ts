@@ -57,6 +57,9 @@ const EnvSchema = z.object({
   AGENT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   /** `npm run dev` only: the port of the local Mini agent it starts. */
   MINI_AGENT_PORT: z.coerce.number().int().min(1).max(65535).default(7070),
+  /** `npm run seed:dev-mini`: the agent to register (default: the local one); also `claws mini register`'s token. */
+  MINI_AGENT_URL: optionalString,
+  MINI_AGENT_TOKEN: optionalString,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -16,8 +16,10 @@ function getQueryClient() {
   return (browserQueryClient ??= makeQueryClient());
 }
 
-const url = () =>
-  typeof window === 'undefined' ? `http://127.0.0.1:${process.env.PORT ?? 3000}/api/trpc` : '/api/trpc';
+// Relative on the server too: every query a page suspends on is prefetched by its server component
+// (app/_trpc/server.tsx), so this client never fetches while rendering there (it would carry no
+// session cookie if it did).
+const url = () => '/api/trpc';
 
 export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const queryClient = getQueryClient();

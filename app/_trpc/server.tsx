@@ -14,7 +14,8 @@ import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { headers } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { cache, type ReactNode } from 'react';
-import { createLogger, type LogLevel } from '@/server/log';
+import { config } from '@/server/config';
+import { createLogger } from '@/server/log';
 import { createTRPCContext } from '@/server/trpc/context';
 import { internalRequestId } from '@/server/trpc/init';
 import { appRouter } from '@/server/trpc/routers/_app';
@@ -26,7 +27,7 @@ import { makeQueryClient } from './query-client';
  * (<HydrateClient>). The islands read the same query keys with the browser's tRPC hooks.
  */
 
-const log = createLogger((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info', { component: 'rsc' });
+const log = createLogger(config().LOG_LEVEL, { component: 'rsc' });
 
 /**
  * The request's tRPC context, built once per request exactly as the HTTP handler builds it
