@@ -10,6 +10,7 @@ export const CLAW_STATUSES = [
   'requested',
   'provisioning',
   'active',
+  'degraded',
   'failed',
   'deleting',
   'deleted',
@@ -27,7 +28,7 @@ export const PROVISIONING_STEPS = [
 export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
 export const DEPLOYMENT_TARGETS = ['mac-mini', 'cloudflare'] as const;
 export type DeploymentTarget = (typeof DEPLOYMENT_TARGETS)[number];
-export const MINI_STATUSES = ['online', 'offline', 'removed'] as const;
+export const MINI_STATUSES = ['online', 'offline', 'lost', 'removed'] as const;
 export type MiniStatus = (typeof MINI_STATUSES)[number];
 export const ROLES = ['owner', 'admin', 'member'] as const;
 export type Role = (typeof ROLES)[number];
@@ -85,6 +86,7 @@ export interface ClawsTable {
   updated_at: Date;
   active_at: Date | null;
   agent_running: boolean;
+  gateway_may_run: boolean;
   paired_device_id: string | null;
   attempts: number;
   failed_step: ProvisioningStep | null;
@@ -105,6 +107,8 @@ export interface MacMinisTable {
   allocated: number;
   status: MiniStatus;
   cordoned: boolean;
+  blocked_ports: number[];
+  offline_since: Date | null;
   last_seen_at: Date | null;
   last_error: string | null;
   version: number;

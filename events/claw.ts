@@ -12,27 +12,36 @@ import type { Envelope, Failure } from './types';
 
 /**
  * The life of a claw, top to bottom: 1. its events, 2. its state, 3. how each event moves the
- * state, 4. the decisions commands and the provisioning worker make on that state (pure), and
- * 5. what the worker does next in each state. Everything here is pure; the I/O is in the commands
- * (server/claws/commands.ts) and the worker's steps (server/provisioning/steps.ts).
+ * state, 4. the decisions commands, the provisioning worker and the reconciler make on that state
+ * (pure), and 5. what the worker does next in each state. Everything here is pure; the I/O is in
+ * the commands (server/claws/commands.ts), the worker's steps (server/provisioning/steps.ts) and
+ * the reconciler (server/fleet/reconciler.ts), which watches claws once they are active.
  *
- * | status         | means                                                  | the worker next          | entered by                               |
- * | -------------- | ------------------------------------------------------ | ------------------------ | ---------------------------------------- |
- * | `requested`    | asked for; no Mini holds it yet                        | allocate                 | ClawRequested, ClawRetryRequested        |
- * | `provisioning` | holds a port on a Mini; its gateway is being brought up| start_agent → create_bucket → wait_ready | MiniAllocated        |
- * | `active`       | its gateway answers the control plane with chat scopes | nothing                  | ClawActive                               |
- * | `failed`       | provisioning gave up (`lastError` says why)            | stop_agent, release      | ProvisioningFailed                       |
- * | `deleting`     | deletion asked for; being taken apart                  | stop_agent → delete_bucket → release → finish_delete | ClawDeletionRequested |
- * | `deleted`      | gone: nothing runs, nothing is held                    | nothing                  | ClawDeleted                              |
+ * | status         | means                                                   | the worker next                                      | entered by                                       |
+ * | -------------- | ------------------------------------------------------- | ---------------------------------------------------- | ------------------------------------------------ |
+ * | `requested`    | asked for; no Mini holds it yet                         | allocate                                             | ClawRequested, ClawRetryRequested, PortRefused   |
+ * | `provisioning` | holds a port on a Mini; its gateway is being brought up | start_agent → create_bucket → wait_ready             | MiniAllocated                                    |
+ * | `active`       | its gateway answers the control plane with chat scopes  | nothing                                              | ClawActive, ClawRecovered                        |
+ * | `degraded`     | was active; its gateway is down or its Mini unreachable | nothing (the reconciler restarts it)                 | ClawDegraded                                     |
+ * | `failed`       | provisioning gave up (`lastError` says why)             | stop_agent → release                                 | ProvisioningFailed                               |
+ * | `deleting`     | deletion asked for; being taken apart                   | stop_agent → delete_bucket → release → finish_delete | ClawDeletionRequested                            |
+ * | `deleted`      | gone: nothing runs, nothing is held                     | nothing                                              | ClawDeleted                                      |
  *
  * A failed step that may be retried appends ProvisioningStepFailed (status unchanged, `retryAt`
  * holds the worker off); a forward step that runs out of attempts, or fails permanently, appends
  * ProvisioningFailed. Compensation (stop, release) after a failure keeps `lastError`.
+ *
+ * From MiniAllocated on, a gateway may run on the Mini even when no AgentStarted was recorded (the
+ * agent may have started it and its reply been lost), so a failed or deleted claw is stopped there
+ * before its port is released: `gatewayMayRun` holds until AgentStopped, or GatewayAbandoned when
+ * the Mini is lost and nobody can stop it. A port the Mini says another process holds is refused
+ * (PortRefused): the claw goes back to `requested` and is placed again at once.
  */
 export const CLAW_STATUS_MEANING = {
   requested: 'Asked for; waiting for a Mini with a free slot',
   provisioning: 'Has a port on a Mini; its gateway is starting',
   active: 'Running; its gateway answers with chat access',
+  degraded: 'Its gateway is down or unreachable; being restarted',
   failed: 'Provisioning gave up; see the last error',
   deleting: 'Being deleted: gateway, bucket and port are being released',
   deleted: 'Deleted; nothing runs and nothing is held',
@@ -71,7 +80,15 @@ export const clawEventSchemas = {
   ProvisioningFailed: z.object({ step, error: errorText }),
   ClawRetryRequested: z.object({ requestedBy: who }),
   ClawDeletionRequested: z.object({ requestedBy: who }),
+  /** The reconciler saw an active claw's gateway down (or its Mini unreachable). */
+  ClawDegraded: z.object({ reason: errorText }),
+  /** …and running again. */
+  ClawRecovered: z.object({}),
+  /** The Mini's agent refused the port: another process holds it. The allocation is released. */
+  PortRefused: z.object({ miniId: uuid, port, reason: errorText }),
   AgentStopped: z.object({ miniId: uuid }),
+  /** The Mini is lost: its gateway could not be stopped, and is no longer Claws' to stop. */
+  GatewayAbandoned: z.object({ miniId: uuid, reason: errorText }),
   BucketDeleted: z.object({ bucket: z.string().min(3).max(63) }),
   AllocationReleased: z.object({ miniId: uuid, port }),
   ClawDeleted: z.object({}),
@@ -105,6 +122,8 @@ export interface ClawState {
   activeAt: Date | null;
   /** The agent was asked to run the gateway and said yes; cleared once it stopped it. */
   agentRunning: boolean;
+  /** A gateway may run for this claw on its Mini: from MiniAllocated until a stop was seen or given up. */
+  gatewayMayRun: boolean;
   pairedDeviceId: string | null;
   /** Consecutive failures of `failedStep`. */
   attempts: number;
@@ -139,6 +158,7 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       updatedAt: event.createdAt,
       activeAt: null,
       agentRunning: false,
+      gatewayMayRun: false,
       pairedDeviceId: null,
       attempts: 0,
       failedStep: null,
@@ -162,7 +182,20 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
         miniId: event.data.miniId,
         miniPort: event.data.port,
         tunnelHostname: event.data.tunnelHostname,
+        gatewayMayRun: true,
         lastError: null,
+      });
+    case 'PortRefused':
+      return withDerived({
+        ...s,
+        ...progressed,
+        status: 'requested',
+        miniId: null,
+        miniPort: null,
+        tunnelHostname: null,
+        agentRunning: false,
+        gatewayMayRun: false,
+        lastError: event.data.reason,
       });
     case 'AgentStarted':
       return withDerived({ ...s, ...progressed, agentRunning: true });
@@ -200,7 +233,18 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
     case 'ClawDeletionRequested':
       return withDerived({ ...s, ...progressed, status: 'deleting' });
     case 'AgentStopped':
-      return withDerived({ ...s, ...cleaned, agentRunning: false, pairedDeviceId: null });
+    case 'GatewayAbandoned':
+      return withDerived({
+        ...s,
+        ...cleaned,
+        agentRunning: false,
+        gatewayMayRun: false,
+        pairedDeviceId: null,
+      });
+    case 'ClawDegraded':
+      return withDerived({ ...s, status: 'degraded', lastError: event.data.reason });
+    case 'ClawRecovered':
+      return withDerived({ ...s, status: 'active', lastError: null });
     case 'BucketDeleted':
       return withDerived({ ...s, ...cleaned, bucket: null });
     case 'AllocationReleased':
@@ -269,12 +313,21 @@ export const stepSucceeded = {
     { type: 'BucketCreated', data: { bucket } },
   ],
   stop_agent: (c: ClawState): ClawEvent[] => [{ type: 'AgentStopped', data: { miniId: c.miniId! } }],
+  /** A stop that cannot happen (the Mini is lost) ends the claw's hold on its gateway all the same. */
+  stop_abandoned: (c: ClawState, reason: string): ClawEvent[] => [
+    { type: 'GatewayAbandoned', data: { miniId: c.miniId!, reason } },
+  ],
   delete_bucket: (c: ClawState): ClawEvent[] => [{ type: 'BucketDeleted', data: { bucket: c.bucket! } }],
   release: (c: ClawState): ClawEvent[] => [
     { type: 'AllocationReleased', data: { miniId: c.miniId!, port: c.miniPort! } },
   ],
   finish_delete: (): ClawEvent[] => [{ type: 'ClawDeleted', data: {} }],
 };
+
+/** The agent refused the claw's port (another process holds it): place the claw again. */
+export const portRefused = (c: ClawState, reason: string): ClawEvent[] => [
+  { type: 'PortRefused', data: { miniId: c.miniId!, port: c.miniPort!, reason } },
+];
 
 /** Allocation found no Mini: the claw fails at once (there is nothing to retry against). */
 export const allocationFailed = (reason: string): ClawEvent[] => [
@@ -356,6 +409,48 @@ export function decideReadiness(
 
 const retryable = (message: string): Failure => ({ kind: 'retryable', message });
 
+/** What the reconciler saw of a claw's gateway on its Mini. */
+export type GatewaySighting =
+  | { agent: 'running' | 'starting' | 'stopped' | 'failed'; error?: string }
+  /** The agent lists no gateway for the claw. */
+  | { agent: 'absent' }
+  /** The agent could not be asked. */
+  | { mini: 'offline' | 'lost' };
+
+/**
+ * What a sighting means for a claw that is (or was) active: a gateway down, missing or out of
+ * reach makes it degraded, saying why (once: later rounds do not repeat it), and is restarted
+ * where the agent can be asked; running again, it recovers. Claws in any other status belong to
+ * the provisioning worker.
+ */
+export function decideSighting(
+  c: ClawState,
+  seen: GatewaySighting,
+): { events: ClawEvent[]; restart: boolean } {
+  if (c.status !== 'active' && c.status !== 'degraded') return { events: [], restart: false };
+  const degraded = (reason: string, restart: boolean) => ({
+    events: c.status === 'degraded' ? [] : [{ type: 'ClawDegraded', data: { reason } } satisfies ClawEvent],
+    restart,
+  });
+  if ('mini' in seen)
+    return degraded(seen.mini === 'lost' ? 'Its Mini is lost' : 'Its Mini is offline', false);
+  switch (seen.agent) {
+    case 'running':
+      return { events: c.status === 'degraded' ? [{ type: 'ClawRecovered', data: {} }] : [], restart: false };
+    case 'starting':
+      return degraded(
+        `The gateway is restarting${seen.error ? `: ${seen.error}` : ''}`.slice(0, 2000),
+        false,
+      );
+    case 'failed':
+      return degraded(`The gateway failed: ${seen.error ?? 'no detail'}`.slice(0, 2000), true);
+    case 'stopped':
+      return degraded('The gateway was stopped on its Mini', true);
+    case 'absent':
+      return degraded('The gateway was not running on its Mini', true);
+  }
+}
+
 export interface RetryPolicy {
   maxAttempts: number;
   backoffBaseMs: number;
@@ -364,8 +459,11 @@ export interface RetryPolicy {
 
 /**
  * What a failed step means: another attempt after a backoff, or, for a forward step out of
- * attempts or failed for good, giving the claw up (compensation follows). Cleanup steps never give
- * up. Steps that only write the database record nothing: the next round simply runs them again.
+ * attempts or failed for good, giving the claw up (compensation follows). Cleanup steps do not
+ * give up, with one exception: a stop of a gateway whose start was never confirmed, out of
+ * attempts, is abandoned (if that gateway runs after all, the reconciler stops it as an orphan
+ * once the agent answers), so a claw whose Mini does not answer still releases its port. Steps
+ * that only write the database record nothing: the next round simply runs them again.
  */
 export function decideStepFailure(
   c: ClawState,
@@ -377,6 +475,14 @@ export function decideStepFailure(
 ): ClawEvent[] {
   if (!isRecordedStep(step)) return [];
   const attempt = c.failedStep === step ? c.attempts + 1 : 1;
+  if (step === 'stop_agent' && !c.agentRunning && attempt >= policy.maxAttempts)
+    return stepSucceeded.stop_abandoned(
+      c,
+      `Its start was never confirmed and the Mini could not be asked to stop it: ${failure.message}`.slice(
+        0,
+        2000,
+      ),
+    );
   const giveUp = isForwardStep(step) && (failure.kind === 'permanent' || attempt >= policy.maxAttempts);
   if (giveUp) return [{ type: 'ProvisioningFailed', data: { step, error: failure.message } }];
   const retryAt = new Date(
@@ -418,7 +524,7 @@ const isRecordedStep = (s: WorkerStep): s is Exclude<ProvisioningStep, 'allocate
  * after a crash continues exactly where the log says it is. Null: nothing to do.
  */
 export function nextStep(
-  c: Pick<ClawState, 'status' | 'agentRunning' | 'bucket' | 'miniPort'>,
+  c: Pick<ClawState, 'status' | 'agentRunning' | 'gatewayMayRun' | 'bucket' | 'miniPort'>,
 ): WorkerStep | null {
   switch (c.status) {
     case 'requested':
@@ -428,15 +534,16 @@ export function nextStep(
       if (!c.bucket) return 'create_bucket';
       return 'wait_ready';
     case 'failed':
-      if (c.agentRunning) return 'stop_agent';
+      if (c.gatewayMayRun) return 'stop_agent';
       if (c.miniPort !== null) return 'release';
       return null;
     case 'deleting':
-      if (c.agentRunning) return 'stop_agent';
+      if (c.gatewayMayRun) return 'stop_agent';
       if (c.bucket) return 'delete_bucket';
       if (c.miniPort !== null) return 'release';
       return 'finish_delete';
     case 'active':
+    case 'degraded':
     case 'deleted':
       return null;
   }

@@ -7,6 +7,7 @@ import {
   decideReadiness,
   decideRequest,
   decideRetry,
+  decideSighting,
   decideStepFailure,
   evolveClaw,
   foldClaw,
@@ -124,8 +125,16 @@ describe('evolveClaw', () => {
   });
 });
 
+// A started gateway is one that may run (AgentStarted comes after MiniAllocated).
 const claw = (over: Partial<ClawState>): ClawState =>
-  ({ status: 'requested', agentRunning: false, bucket: null, miniPort: null, ...over }) as ClawState;
+  ({
+    status: 'requested',
+    agentRunning: false,
+    gatewayMayRun: over.agentRunning ?? false,
+    bucket: null,
+    miniPort: null,
+    ...over,
+  }) as ClawState;
 
 describe('nextStep', () => {
   it('provisions forward from the projected state', () => {
@@ -382,5 +391,130 @@ describe('decideReadiness', () => {
   it('asks for a restart when the agent no longer runs the gateway', () => {
     const r = decideReadiness(provisioning, { agent: 'unknown' }, soon, 60_000);
     assert.equal(r.next === 'failed' && r.restart, true);
+  });
+});
+
+describe('a gateway that may run', () => {
+  it('is stopped after a failure even when its start was never recorded (a lost reply)', () => {
+    const failedAtStart = given(requested, allocated, {
+      type: 'ProvisioningFailed',
+      data: { step: 'start_agent', error: 'Agent POST /claws timed out after 5000 ms' },
+    }).state!;
+    assert.equal(failedAtStart.agentRunning, false);
+    assert.equal(failedAtStart.gatewayMayRun, true);
+    assert.equal(nextStep(failedAtStart), 'stop_agent');
+    const stopped = given(
+      requested,
+      allocated,
+      { type: 'ProvisioningFailed', data: { step: 'start_agent', error: 'x' } },
+      { type: 'AgentStopped', data: { miniId } },
+    ).state!;
+    assert.equal(nextStep(stopped), 'release');
+  });
+
+  it('is given up on a lost Mini, so deletion can finish', () => {
+    const abandoned = given(requested, allocated, started, bucketed, activated, deletion, {
+      type: 'GatewayAbandoned',
+      data: { miniId, reason: 'Its Mini is lost' },
+    }).state!;
+    assert.equal(abandoned.gatewayMayRun, false);
+    assert.equal(nextStep(abandoned), 'delete_bucket');
+  });
+
+  it('gives a refused port back and goes to be placed again', () => {
+    const refused = given(requested, allocated, {
+      type: 'PortRefused',
+      data: { miniId, port: 20001, reason: 'Port 20001 is in use by another process on this Mini' },
+    }).state!;
+    assert.equal(refused.status, 'requested');
+    assert.equal(refused.miniPort, null);
+    assert.equal(refused.miniId, null);
+    assert.equal(refused.gatewayMayRun, false);
+    assert.equal(nextStep(refused), 'allocate');
+  });
+});
+
+describe('decideSighting', () => {
+  const active = [requested, allocated, started, bucketed, activated];
+  const degradedBy = (reason: string): ClawEvent => ({ type: 'ClawDegraded', data: { reason } });
+  it('leaves a running gateway of an active claw alone', () => {
+    given(...active)
+      .when((c) => decideSighting(c!, { agent: 'running' }).events)
+      .then([]);
+  });
+  it('degrades an active claw whose gateway is missing, failed or stopped, and restarts it', () => {
+    for (const [seen, reason] of [
+      [{ agent: 'absent' }, 'The gateway was not running on its Mini'],
+      [
+        { agent: 'failed', error: 'crashed 5 times in a row' },
+        'The gateway failed: crashed 5 times in a row',
+      ],
+      [{ agent: 'stopped' }, 'The gateway was stopped on its Mini'],
+    ] as const) {
+      const c = given(...active).state!;
+      assert.deepEqual(decideSighting(c, seen), { events: [degradedBy(reason)], restart: true });
+    }
+  });
+  it('says so when the Mini cannot be asked, without a restart', () => {
+    const c = given(...active).state!;
+    assert.deepEqual(decideSighting(c, { mini: 'offline' }), {
+      events: [degradedBy('Its Mini is offline')],
+      restart: false,
+    });
+  });
+  it('does not repeat itself while degraded, keeps restarting, and recovers once the gateway runs', () => {
+    const degraded = given(...active, degradedBy('The gateway was not running on its Mini')).state!;
+    assert.equal(degraded.status, 'degraded');
+    assert.equal(nextStep(degraded), null, 'the worker leaves it to the reconciler');
+    assert.deepEqual(decideSighting(degraded, { agent: 'absent' }), { events: [], restart: true });
+    assert.deepEqual(decideSighting(degraded, { agent: 'running' }), {
+      events: [{ type: 'ClawRecovered', data: {} }],
+      restart: false,
+    });
+    const recovered = given(...active, degradedBy('x'), { type: 'ClawRecovered', data: {} }).state!;
+    assert.equal(recovered.status, 'active');
+    assert.equal(recovered.lastError, null);
+  });
+  it('ignores claws the worker still owns', () => {
+    given(requested, allocated)
+      .when((c) => decideSighting(c!, { agent: 'absent' }).events)
+      .then([]);
+    given(requested, allocated, started, deletion)
+      .when((c) => decideSighting(c!, { agent: 'failed' }).events)
+      .then([]);
+  });
+});
+
+describe('decideStepFailure of a stop', () => {
+  const fail = { kind: 'retryable' as const, message: 'Agent DELETE failed: ECONNREFUSED' };
+  const unconfirmed: ClawEvent[] = [
+    requested,
+    allocated,
+    { type: 'ProvisioningFailed', data: { step: 'start_agent', error: 'ECONNREFUSED' } },
+  ];
+  const stopFailed = (attempt: number): ClawEvent => ({
+    type: 'ProvisioningStepFailed',
+    data: { step: 'stop_agent', attempt, error: fail.message, retryAt: now.toISOString() },
+  });
+  it('abandons a stop of an unconfirmed start once out of attempts', () => {
+    given(...unconfirmed, stopFailed(1), stopFailed(2))
+      .when((c) => decideStepFailure(c!, 'stop_agent', fail, policy, now, half))
+      .then([
+        {
+          type: 'GatewayAbandoned',
+          data: {
+            miniId,
+            reason: `Its start was never confirmed and the Mini could not be asked to stop it: ${fail.message}`,
+          },
+        },
+      ]);
+  });
+  it('keeps retrying the stop of a gateway the agent confirmed running', () => {
+    const c = given(requested, allocated, started, deletion, stopFailed(1), stopFailed(2)).state!;
+    const events = decideStepFailure(c, 'stop_agent', fail, policy, now, half);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ProvisioningStepFailed'],
+    );
   });
 });

@@ -13,15 +13,20 @@ import type { Envelope } from './types';
  * | --------- | --------------------------------------------------- | --------------------------- |
  * | `online`  | its agent answers; it takes new claws unless cordoned or full | MiniRegistered, MiniCameOnline |
  * | `offline` | its agent stopped answering health checks          | MiniWentOffline             |
+ * | `lost`    | offline for longer than the fleet waits; its claws' gateways are given up | MiniLost |
  * | `removed` | out of the fleet (only an empty Mini can be removed) | MiniRemoved               |
  *
  * `cordoned` is separate from the status: a cordoned Mini keeps its claws but gets no new one.
+ * `blockedPorts` are ports of its range that a process Claws does not own holds: the allocator
+ * skips them until an operator unblocks them. A lost Mini that comes back goes online again; the
+ * reconciler then stops every gateway on it that the log no longer holds (MiniOrphanStopped).
  * `allocated` (claws holding a port on it) is not in the Mini's stream at all: the claws'
  * MiniAllocated / AllocationReleased events move it (projections/mini-allocation.ts).
  */
 export const MINI_STATUS_MEANING = {
   online: 'Its agent answers; takes new claws unless cordoned or full',
   offline: 'Its agent stopped answering health checks',
+  lost: 'Offline too long; its claws are given up',
   removed: 'Taken out of the fleet',
 } as const satisfies Record<MiniStatus, string>;
 
@@ -56,7 +61,12 @@ export const miniEventSchemas = {
   MiniCordoned: z.object({ reason: z.string().max(500).optional() }),
   MiniUncordoned: z.object({}),
   MiniWentOffline: z.object({ error: z.string().min(1).max(2000) }),
+  MiniLost: z.object({ offlineForMs: z.number().int().min(0) }),
   MiniCameOnline: z.object({}),
+  MiniPortBlocked: z.object({ port, reason: z.string().min(1).max(2000) }),
+  MiniPortUnblocked: z.object({ port }),
+  /** The reconciler stopped a gateway the agent ran but the log does not hold there. */
+  MiniOrphanStopped: z.object({ clawId: z.uuid(), port }),
   MiniRemoved: z.object({}),
 } as const;
 
@@ -79,6 +89,10 @@ export interface MiniState {
   allocated: number;
   status: MiniStatus;
   cordoned: boolean;
+  /** Ports held by processes that are not Claws' gateways; never allocated. */
+  blockedPorts: number[];
+  /** When it went offline (null while online). */
+  offlineSince: Date | null;
   lastSeenAt: Date | null;
   lastError: string | null;
   version: number;
@@ -103,6 +117,8 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
       allocated: 0,
       status: 'online',
       cordoned: false,
+      blockedPorts: [],
+      offlineSince: null,
       lastSeenAt: event.createdAt,
       lastError: null,
       version: event.streamVersion,
@@ -123,9 +139,17 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
     case 'MiniUncordoned':
       return { ...s, cordoned: false };
     case 'MiniWentOffline':
-      return { ...s, status: 'offline', lastError: event.data.error };
+      return { ...s, status: 'offline', offlineSince: event.createdAt, lastError: event.data.error };
+    case 'MiniLost':
+      return { ...s, status: 'lost' };
     case 'MiniCameOnline':
-      return { ...s, status: 'online', lastSeenAt: event.createdAt, lastError: null };
+      return { ...s, status: 'online', offlineSince: null, lastSeenAt: event.createdAt, lastError: null };
+    case 'MiniPortBlocked':
+      return { ...s, blockedPorts: [...new Set([...s.blockedPorts, event.data.port])].sort((a, b) => a - b) };
+    case 'MiniPortUnblocked':
+      return { ...s, blockedPorts: s.blockedPorts.filter((p) => p !== event.data.port) };
+    case 'MiniOrphanStopped':
+      return s;
     case 'MiniRemoved':
       return { ...s, status: 'removed' };
   }
@@ -185,16 +209,53 @@ export function decideRemoval(mini: MiniState): MiniEvent[] {
   return [{ type: 'MiniRemoved', data: {} }];
 }
 
+export interface HealthPolicy {
+  /** Failed checks in a row before an online Mini is offline. */
+  failuresToOffline: number;
+  /** How long a Mini may be offline before it is lost. */
+  lostAfterMs: number;
+}
+
 /**
- * What a health check means. The log records transitions only, not pings: an offline Mini that
- * answers comes online; an online one goes offline after `failuresToOffline` failures in a row.
+ * What a health check means. The log records transitions only, not pings: an offline or lost Mini
+ * that answers comes online; an online one goes offline after enough failures in a row, and an
+ * offline one is lost once it has been offline for `lostAfterMs`.
  */
 export function decideHealth(
   mini: MiniState,
   check: { ok: true } | { ok: false; error: string; failuresInARow: number },
-  failuresToOffline: number,
+  policy: HealthPolicy,
+  now: Date,
 ): MiniEvent[] {
-  if (check.ok) return mini.status === 'offline' ? [{ type: 'MiniCameOnline', data: {} }] : [];
-  if (mini.status !== 'online' || check.failuresInARow < failuresToOffline) return [];
-  return [{ type: 'MiniWentOffline', data: { error: check.error } }];
+  if (check.ok)
+    return mini.status === 'offline' || mini.status === 'lost' ? [{ type: 'MiniCameOnline', data: {} }] : [];
+  if (mini.status === 'online')
+    return check.failuresInARow < policy.failuresToOffline
+      ? []
+      : [{ type: 'MiniWentOffline', data: { error: check.error } }];
+  const offlineForMs = now.getTime() - (mini.offlineSince ?? now).getTime();
+  if (mini.status === 'offline' && offlineForMs >= policy.lostAfterMs)
+    return [{ type: 'MiniLost', data: { offlineForMs } }];
+  return [];
+}
+
+/** A port of the Mini found held by another process is blocked (once). */
+export const decidePortBlocked = (mini: MiniState, port: number, reason: string): MiniEvent[] =>
+  mini.blockedPorts.includes(port) ? [] : [{ type: 'MiniPortBlocked', data: { port, reason } }];
+
+export const decidePortUnblocked = (mini: MiniState, port: number): MiniEvent[] =>
+  mini.blockedPorts.includes(port) ? [{ type: 'MiniPortUnblocked', data: { port } }] : [];
+
+/**
+ * The gateways an agent runs that the log does not hold on this Mini at that port (a claw stopped
+ * or moved, deleted, or never heard of: an agent whose own state is older than the database's).
+ * `placed`: every claw whose gateway may run on this Mini, read after the agent's list, so a claw
+ * placed meanwhile is never taken for an orphan.
+ */
+export function findOrphans<A extends { clawId: string; port: number }>(
+  running: readonly A[],
+  placed: readonly { id: string; miniPort: number | null }[],
+): A[] {
+  const expected = new Map(placed.map((c) => [c.id, c.miniPort]));
+  return running.filter((g) => expected.get(g.clawId) !== g.port);
 }

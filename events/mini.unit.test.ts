@@ -7,7 +7,10 @@ import {
   decideRemoval,
   decideUncordon,
   decideUpdate,
+  decidePortBlocked,
+  decidePortUnblocked,
   evolveMini,
+  findOrphans,
   type MiniEvent,
   type MiniState,
 } from './mini';
@@ -111,23 +114,79 @@ describe('Mini decisions', () => {
       .thenRefuses(/still runs 1 claw/);
   });
 
-  it('records health transitions only, after enough failures in a row', () => {
+  it('records health transitions only, after enough failures in a row, and loses a Mini offline too long', () => {
     const down = (n: number) => ({ ok: false as const, error: 'timeout', failuresInARow: n });
+    const policy = { failuresToOffline: 2, lostAfterMs: 60_000 };
+    const wentOfflineAt = 1_700_000_001_000; // the second event of the histories below
+    const soon = new Date(wentOfflineAt + 1000);
+    const later = new Date(wentOfflineAt + 60_000);
     given(registered)
-      .when((m) => decideHealth(m!, { ok: true }, 2))
+      .when((m) => decideHealth(m!, { ok: true }, policy, soon))
       .then([]);
     given(registered)
-      .when((m) => decideHealth(m!, down(1), 2))
+      .when((m) => decideHealth(m!, down(1), policy, soon))
       .then([]);
     given(registered)
-      .when((m) => decideHealth(m!, down(2), 2))
+      .when((m) => decideHealth(m!, down(2), policy, soon))
       .then([{ type: 'MiniWentOffline', data: { error: 'timeout' } }]);
     const offline: MiniEvent = { type: 'MiniWentOffline', data: { error: 'timeout' } };
     given(registered, offline)
-      .when((m) => decideHealth(m!, down(5), 2))
+      .when((m) => decideHealth(m!, down(5), policy, soon))
       .then([]);
     given(registered, offline)
-      .when((m) => decideHealth(m!, { ok: true }, 2))
+      .when((m) => decideHealth(m!, down(5), policy, later))
+      .then([{ type: 'MiniLost', data: { offlineForMs: 60_000 } }]);
+    given(registered, offline, { type: 'MiniLost', data: { offlineForMs: 60_000 } })
+      .when((m) => decideHealth(m!, down(9), policy, later))
+      .then([]);
+    given(registered, offline)
+      .when((m) => decideHealth(m!, { ok: true }, policy, soon))
       .then([{ type: 'MiniCameOnline', data: {} }]);
+    given(registered, offline, { type: 'MiniLost', data: { offlineForMs: 60_000 } })
+      .when((m) => decideHealth(m!, { ok: true }, policy, later))
+      .then([{ type: 'MiniCameOnline', data: {} }]);
+  });
+
+  it('blocks a port held by another process once, and unblocks it', () => {
+    const blocked: MiniEvent = { type: 'MiniPortBlocked', data: { port: 20003, reason: 'in use' } };
+    given(registered)
+      .when((m) => decidePortBlocked(m!, 20003, 'in use'))
+      .then([blocked]);
+    assert.deepEqual(given(registered, blocked).state!.blockedPorts, [20003]);
+    given(registered, blocked)
+      .when((m) => decidePortBlocked(m!, 20003, 'in use'))
+      .then([]);
+    given(registered, blocked)
+      .when((m) => decidePortUnblocked(m!, 20003))
+      .then([{ type: 'MiniPortUnblocked', data: { port: 20003 } }]);
+    given(registered)
+      .when((m) => decidePortUnblocked(m!, 20003))
+      .then([]);
+  });
+});
+
+describe('findOrphans', () => {
+  const a = '11111111-1111-4111-8111-111111111111';
+  const b = '33333333-3333-4333-8333-333333333333';
+  it('names gateways the log does not hold on this Mini at that port', () => {
+    const running = [
+      { clawId: a, port: 20000 },
+      { clawId: b, port: 20001 },
+    ];
+    assert.deepEqual(findOrphans(running, [{ id: a, miniPort: 20000 }]), [{ clawId: b, port: 20001 }]);
+    assert.deepEqual(
+      findOrphans(running, [
+        { id: a, miniPort: 20005 },
+        { id: b, miniPort: 20001 },
+      ]),
+      [{ clawId: a, port: 20000 }],
+    );
+    assert.deepEqual(
+      findOrphans(running, [
+        { id: a, miniPort: 20000 },
+        { id: b, miniPort: 20001 },
+      ]),
+      [],
+    );
   });
 });

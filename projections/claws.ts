@@ -28,6 +28,7 @@ export function clawToRow(s: ClawState): ClawRow {
     updated_at: s.updatedAt,
     active_at: s.activeAt,
     agent_running: s.agentRunning,
+    gateway_may_run: s.gatewayMayRun,
     paired_device_id: s.pairedDeviceId,
     attempts: s.attempts,
     failed_step: s.failedStep,
@@ -55,6 +56,7 @@ export function rowToClaw(r: ClawRow): ClawState {
     updatedAt: r.updated_at,
     activeAt: r.active_at,
     agentRunning: r.agent_running,
+    gatewayMayRun: r.gateway_may_run,
     pairedDeviceId: r.paired_device_id,
     attempts: r.attempts,
     failedStep: r.failed_step,
@@ -123,6 +125,20 @@ export async function portsInUse(db: Db, miniId: string): Promise<number[]> {
     .where('mini_port', 'is not', null)
     .execute();
   return rows.map((r) => r.mini_port!);
+}
+
+/**
+ * Claws whose gateway may run on this Mini, in any status (the reconciler compares them with what
+ * the Mini's agent runs).
+ */
+export async function clawsOnMini(db: Db, miniId: string): Promise<ClawState[]> {
+  const rows = await db
+    .selectFrom('claws')
+    .selectAll()
+    .where('mini_id', '=', miniId)
+    .where('gateway_may_run', '=', true)
+    .execute();
+  return rows.map(rowToClaw);
 }
 
 /** Every port held on every Mini, by port (the fleet page). */

@@ -4,7 +4,7 @@ import type { EventProjection } from '../events/projection';
 
 /**
  * A Mini's `allocated` count, kept by claw events: MiniAllocated takes a slot, AllocationReleased
- * gives it back. It is a relative update of the Mini's row in the claw's append, so claws on one
+ * (or PortRefused, which releases a port the Mini refused) gives it back. It is a relative update of the Mini's row in the claw's append, so claws on one
  * Mini never contend on the Mini's stream; the row's CHECK (allocated <= capacity) refuses the
  * append that would overfill it.
  */
@@ -12,7 +12,8 @@ import type { EventProjection } from '../events/projection';
 /** The change a claw event makes to its Mini's allocated count. */
 export function allocationDelta(event: ClawEvent): { miniId: string; delta: 1 | -1 } | null {
   if (event.type === 'MiniAllocated') return { miniId: event.data.miniId, delta: 1 };
-  if (event.type === 'AllocationReleased') return { miniId: event.data.miniId, delta: -1 };
+  if (event.type === 'AllocationReleased' || event.type === 'PortRefused')
+    return { miniId: event.data.miniId, delta: -1 };
   return null;
 }
 
@@ -32,7 +33,7 @@ export const miniAllocationProjection: EventProjection<
 > = {
   kind: 'events',
   name: 'mini-allocation',
-  eventTypes: ['MiniAllocated', 'AllocationReleased'],
+  eventTypes: ['MiniAllocated', 'AllocationReleased', 'PortRefused'],
   write(events) {
     const net = [...netByMini(events)].filter(([, delta]) => delta !== 0);
     if (net.length === 0) return null;

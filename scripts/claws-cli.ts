@@ -6,7 +6,7 @@ import { fleetMinis, miniByHostname, minisProjection } from '../projections/mini
 import { deleteClaw, requestClaw, retryClaw, type CommandContext } from '../server/claws/commands';
 import { loadConfig } from '../server/config';
 import { CommandError } from '../events/errors';
-import { cordonMini, registerMini, removeMini, uncordonMini } from '../server/fleet/commands';
+import { cordonMini, registerMini, removeMini, unblockPort, uncordonMini } from '../server/fleet/commands';
 import { createLogger } from '../server/log';
 import { createOrganization, findOrganizationBySlug } from '../server/orgs/organizations';
 import { startProvisioning } from '../server/provisioning';
@@ -18,6 +18,7 @@ const USAGE = `Usage: npm run claws -- <command> [options] [--json]
                 (agent token from --agent-token or MINI_AGENT_TOKEN)
   mini list
   mini cordon|uncordon|remove <id|hostname>
+  mini unblock-port <id|hostname> --port P   (a port found held by another process, freed since)
   org create --slug S [--name N]
   claw create --org <slug> --name <name>     (creates the organization if it does not exist)
   claw list [--org <slug>]
@@ -42,6 +43,7 @@ const { values: opts, positionals } = parseArgs({
     name: { type: 'string' },
     slug: { type: 'string' },
     reason: { type: 'string' },
+    port: { type: 'string' },
   },
 });
 
@@ -123,6 +125,11 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       return print('Cordoned.', await cordonMini(ctx, (await findMini(rt, ref)).id, opts.reason));
     case 'mini uncordon':
       return print('Uncordoned.', await uncordonMini(ctx, (await findMini(rt, ref)).id));
+    case 'mini unblock-port':
+      return print(
+        `Port ${need('port')} unblocked.`,
+        await unblockPort(ctx, (await findMini(rt, ref)).id, Number(need('port'))),
+      );
     case 'mini remove':
       return print('Removed.', await removeMini(ctx, (await findMini(rt, ref)).id));
     case 'org create': {

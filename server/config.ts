@@ -54,6 +54,12 @@ const EnvSchema = z.object({
   WORKER_BACKOFF_MAX_MS: z.coerce.number().int().positive().default(60_000),
   WORKER_READY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   HEALTH_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
+  /** How long a worker's claim on a claw lasts; renewed while a step runs, so a killed worker's claws move on after about this long. */
+  WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
+  /** How often each Mini's gateways are compared with the log (orphans stopped, missing ones restarted). */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
+  /** How long a Mini may be offline before it is lost (its claws' stops are given up). */
+  MINI_LOST_AFTER_MS: z.coerce.number().int().positive().default(600_000),
   AGENT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   /** `npm run dev` only: the port of the local Mini agent it starts. */
   MINI_AGENT_PORT: z.coerce.number().int().min(1).max(65535).default(7070),

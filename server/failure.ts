@@ -13,6 +13,8 @@ export class FailureError extends Error implements Failure {
     message: string,
     /** The HTTP status, when the other side answered at all. */
     readonly status?: number,
+    /** A reason the caller acts on (the agent's `RefusalCode`, e.g. `port_in_use`). */
+    readonly code?: string,
   ) {
     super(message);
   }

@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StartClawRequest } from '../../server/fleet/agent-api';
+import type { RefusalCode, StartClawRequest } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { AgentConfig } from './config';
+import { portInUse } from './processes';
 import { StateStore, type ClawRecord } from './state-store';
 import { ClawSupervisor, type ClawSnapshot } from './supervisor';
 
@@ -13,7 +14,9 @@ import { ClawSupervisor, type ClawSnapshot } from './supervisor';
  * serialized; different claws proceed independently.
  */
 
-export type StartClawResult = { ok: true; created: boolean } | { ok: false; conflict: string };
+export type StartClawResult =
+  | { ok: true; created: boolean }
+  | { ok: false; conflict: string; code?: RefusalCode };
 
 export class MiniAgent {
   readonly store: StateStore;
@@ -77,6 +80,14 @@ export class MiniAgent {
       for (const other of this.#claws.values())
         if (other.record.port === req.port)
           return { ok: false, conflict: `Port ${req.port} is already used by claw ${other.record.clawId}` };
+      // Refused before anything is recorded: the control plane then places the claw elsewhere and
+      // remembers the port as blocked, instead of a gateway failing to listen later.
+      if (await portInUse(req.port))
+        return {
+          ok: false,
+          conflict: `Port ${req.port} is in use by another process on this Mini`,
+          code: 'port_in_use',
+        };
       const s = this.#supervisor({
         clawId: req.clawId,
         port: req.port,

@@ -30,7 +30,7 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly extra: Pick<ErrorResponse, 'issues'> = {},
+    readonly extra: Pick<ErrorResponse, 'issues' | 'code'> = {},
   ) {
     super(message);
   }
@@ -92,7 +92,7 @@ export function createAgentHttpServer(
         );
       }
       const result = await agent.startClaw(input.data);
-      if (!result.ok) throw new HttpError(409, result.conflict);
+      if (!result.ok) throw new HttpError(409, result.conflict, result.code ? { code: result.code } : {});
       return { status: 200, body: ok };
     }
     const claw = matchClawPath(p);

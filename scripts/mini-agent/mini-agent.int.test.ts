@@ -369,16 +369,22 @@ describe('mini agent (real process, real client)', { timeout: 180_000 }, () => {
     assert.deepEqual(hello.auth?.scopes, ['operator.read', 'operator.write']);
   });
 
-  it('reports a port held by another process as failed, with a clear error', async () => {
+  it('refuses a port held by another process with 409 port_in_use, recording nothing', async () => {
     const blocker = net.createServer();
     const port = await freePort();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
     try {
       const id = `claw-${randomUUID()}`;
-      await client.startClaw({ clawId: id, port, gatewayToken: gatewayToken() });
-      const s = await waitForStatus(client, id, 'failed');
-      assert.match(s.error ?? '', new RegExp(`Port ${port} is already in use by another process`));
-      await client.stopClaw(id);
+      const err = await client.startClaw({ clawId: id, port, gatewayToken: gatewayToken() }).then(
+        () => assert.fail('the agent accepted a port another process holds'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof FailureError, String(err));
+      assert.equal(err.status, 409);
+      assert.equal(err.kind, 'permanent');
+      assert.equal(err.code, 'port_in_use');
+      assert.match(err.message, new RegExp(`Port ${port} is in use by another process`));
+      assert.deepEqual(await client.clawStatus(id), { status: 'unknown' });
     } finally {
       await new Promise((r) => blocker.close(r));
     }

@@ -34,6 +34,8 @@ export function clawView(c: ClawState, miniHostname: string | null = null) {
 export type ClawView = ReturnType<typeof clawView>;
 
 const HIDDEN_KEYS = new Set(['tokenFingerprint', 'agentTokenFingerprint']);
+/** Entries the timeline marks as something going wrong. */
+const FAILURES = new Set(['ProvisioningStepFailed', 'ProvisioningFailed', 'ClawDegraded', 'PortRefused', 'GatewayAbandoned']);
 
 /** One audit timeline entry: who did what when, with the event's data minus anything secret-adjacent. */
 export function timelineEntry(e: RecordedEvent, previous: RecordedEvent | undefined) {
@@ -47,7 +49,7 @@ export function timelineEntry(e: RecordedEvent, previous: RecordedEvent | undefi
     at: e.createdAt,
     sincePreviousMs: previous ? e.createdAt.getTime() - previous.createdAt.getTime() : null,
     data,
-    failure: e.type === 'ProvisioningStepFailed' || e.type === 'ProvisioningFailed',
+    failure: FAILURES.has(e.type),
   };
 }
 export type TimelineEntry = ReturnType<typeof timelineEntry>;

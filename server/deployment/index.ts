@@ -24,5 +24,6 @@ export function createDeploymentServices(runtime: Runtime) {
       return s;
     },
     healthProbe: macMini,
+    agents: macMini,
   };
 }

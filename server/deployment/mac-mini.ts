@@ -1,8 +1,9 @@
 import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
-import type { ControlPlaneDevice } from '../fleet/agent-api';
+import type { ClawSummary, ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
+import type { MiniAgents } from '../fleet/reconciler';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { permanent } from '../failure';
 import { type ClawDeploymentService, type GatewayStatusReport } from './types';
@@ -11,7 +12,7 @@ import { type ClawDeploymentService, type GatewayStatusReport } from './types';
  * Runs claws on Mac Minis through each Mini's agent. The gateway token is decrypted here, only to
  * hand it to the agent that starts the gateway; the agent token only to authenticate to the agent.
  */
-export class MacMiniDeploymentService implements ClawDeploymentService, HealthProbe {
+export class MacMiniDeploymentService implements ClawDeploymentService, HealthProbe, MiniAgents {
   readonly target = 'mac-mini' as const;
   #clients = new Map<string, { key: string; client: AgentClient }>();
 
@@ -61,5 +62,16 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   async check(mini: MiniState): Promise<void> {
     const client = await this.#client(mini);
     await client.health();
+  }
+
+  async list(mini: MiniState): Promise<ClawSummary[]> {
+    return (await this.#client(mini)).listClaws();
+  }
+
+  async stopById(mini: MiniState, clawId: string): Promise<'stopped' | 'unknown'> {
+    const client = await this.#client(mini);
+    if ((await client.clawStatus(clawId)).status === 'unknown') return 'unknown';
+    await client.stopClaw(clawId);
+    return 'stopped';
   }
 }

@@ -82,9 +82,17 @@ export const OkResponse = z.object({ ok: z.literal(true) });
 export type OkResponse = z.infer<typeof OkResponse>;
 
 /** Every failure, whatever its status code; a 400 also lists the request's issues. */
+/**
+ * Why the agent refused, where the control plane acts on the reason itself: `port_in_use`, the
+ * requested port is held by a process that is not one of this agent's gateways.
+ */
+export const RefusalCode = z.enum(['port_in_use']);
+export type RefusalCode = z.infer<typeof RefusalCode>;
+
 export const ErrorResponse = z.object({
   ok: z.literal(false),
   error: z.string(),
+  code: RefusalCode.optional(),
   issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;

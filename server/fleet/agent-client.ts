@@ -193,7 +193,12 @@ function httpError(what: string, res: Response, redact: (s: string) => string): 
   const message = redact(`Agent ${what} failed with HTTP ${res.status}${reason}`);
   // Throttling, timeouts and server faults pass; a request the agent refuses stays refused.
   const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
-  return new FailureError(retryable ? 'retryable' : 'permanent', message, res.status);
+  return new FailureError(
+    retryable ? 'retryable' : 'permanent',
+    message,
+    res.status,
+    parsed.success ? parsed.data.code : undefined,
+  );
 }
 
 function networkError(what: string, err: unknown, timeoutMs: number): FailureError {

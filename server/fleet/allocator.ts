@@ -33,11 +33,11 @@ export async function allocateClaw(
         for (const candidate of candidates) {
           const locked = await lockMini(tx.db, candidate.id);
           if (!locked || !isEligible(locked)) continue;
-          const port = lowestFreePort(
-            locked.portRangeStart,
-            locked.portRangeEnd,
-            await portsInUse(tx.db, locked.id),
-          );
+          // Ports held by claws, and ports the Mini found held by processes that are not Claws'.
+          const port = lowestFreePort(locked.portRangeStart, locked.portRangeEnd, [
+            ...(await portsInUse(tx.db, locked.id)),
+            ...locked.blockedPorts,
+          ]);
           if (port === null) continue;
           const r = await tx.append(
             clawsProjection,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { badRequest, conflict, isConflict } from '../../events/errors';
 import {
   decideCordon,
+  decidePortUnblocked,
   decideRemoval,
   decideUncordon,
   decideUpdate,
@@ -22,7 +23,16 @@ const Hostname = z
   .min(1)
   .max(253)
   .regex(/^[a-zA-Z0-9.-]+$/, 'letters, digits, dots and hyphens only');
-const Port = z.coerce.number().int().min(1024).max(65535);
+/**
+ * Below the operating systems' ephemeral ranges (Linux 32768–60999, macOS 49152–65535): the kernel
+ * hands those to outgoing connections, and a gateway would find its port taken at random.
+ */
+const EPHEMERAL_START = 32768;
+const Port = z.coerce
+  .number()
+  .int()
+  .min(1024)
+  .max(EPHEMERAL_START - 1, `must be below ${EPHEMERAL_START}, where the ephemeral ports begin`);
 const AgentUrl = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
@@ -157,6 +167,10 @@ export const cordonMini = (ctx: CommandContext, miniId: string, reason?: string)
   decideOn(ctx, miniId, (m) => decideCordon(m, reason));
 
 export const uncordonMini = (ctx: CommandContext, miniId: string) => decideOn(ctx, miniId, decideUncordon);
+
+/** Lets the allocator use a port again that was found held by another process. */
+export const unblockPort = (ctx: CommandContext, miniId: string, port: number) =>
+  decideOn(ctx, miniId, (m) => decidePortUnblocked(m, port));
 
 /** Takes a Mini out of the fleet; only an empty one (no claw holds a port on it). */
 export async function removeMini(ctx: CommandContext, miniId: string): Promise<MiniState> {

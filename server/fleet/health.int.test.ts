@@ -30,6 +30,7 @@ for (const driver of testDrivers()) {
       const loop = new MiniHealthLoop(rt.store, createDeploymentServices(rt).healthProbe, silentLogger, {
         intervalMs: 60_000,
         failuresToOffline: 2,
+        lostAfterMs: 600_000,
       });
       await loop.runOnce();
       assert.equal((await rt.store.load(minisProjection, mini.id))!.status, 'online');

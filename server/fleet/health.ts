@@ -24,7 +24,7 @@ export class MiniHealthLoop {
     private readonly store: EventStore,
     private readonly probe: HealthProbe,
     private readonly log: Logger,
-    private readonly options: { intervalMs: number; failuresToOffline?: number },
+    private readonly options: { intervalMs: number; failuresToOffline?: number; lostAfterMs: number },
   ) {}
 
   start(): void {
@@ -55,7 +55,11 @@ export class MiniHealthLoop {
       const error = (err instanceof Error ? err.message : String(err)).slice(0, 500) || 'health check failed';
       check = { ok: false, error, failuresInARow };
     }
-    const events = decideHealth(mini, check, this.options.failuresToOffline ?? 2);
+    const policy = {
+      failuresToOffline: this.options.failuresToOffline ?? 2,
+      lostAfterMs: this.options.lostAfterMs,
+    };
+    const events = decideHealth(mini, check, policy, new Date());
     if (events.length === 0) return;
     try {
       await this.store.append(minisProjection, mini.id, events, {
@@ -67,8 +71,7 @@ export class MiniHealthLoop {
       if (err instanceof ConcurrencyError) return;
       throw err;
     }
-    const change = check.ok ? 'mini came online' : 'mini went offline';
-    this.log[check.ok ? 'info' : 'warn'](change, {
+    this.log[check.ok ? 'info' : 'warn'](events.map((e) => e.type).join(', '), {
       miniId: mini.id,
       hostname: mini.hostname,
       ...(check.ok ? {} : { error: check.error }),

@@ -17,6 +17,8 @@ export async function fleetView(db: Kysely<Database>) {
     allocated: m.allocated,
     status: m.status,
     cordoned: m.cordoned,
+    blockedPorts: m.blockedPorts,
+    offlineSince: m.offlineSince,
     lastSeenAt: m.lastSeenAt,
     lastError: m.lastError,
     usedPorts: used

@@ -1,6 +1,7 @@
 import { createBucketStore } from '../buckets';
 import { createDeploymentServices } from '../deployment';
 import { MiniHealthLoop } from '../fleet/health';
+import { Reconciler } from '../fleet/reconciler';
 import { verifyGatewayAccess } from '../gateway/verify-access';
 import { createLogger, type Logger } from '../log';
 import type { Runtime } from '../runtime';
@@ -9,10 +10,11 @@ import { ProvisioningWorker } from './worker';
 export interface ProvisioningHandle {
   worker: ProvisioningWorker;
   health: MiniHealthLoop;
+  reconciler: Reconciler;
   stop(): Promise<void>;
 }
 
-/** Builds the provisioning worker and the Mini health loop from the runtime's configuration. */
+/** Builds the provisioning worker, the Mini health loop and the reconciler from the runtime's configuration. */
 export function createProvisioning(runtime: Runtime, log: Logger = createLogger(runtime.config.LOG_LEVEL)) {
   const cfg = runtime.config;
   const deployments = createDeploymentServices(runtime);
@@ -41,29 +43,38 @@ export function createProvisioning(runtime: Runtime, log: Logger = createLogger(
       backoffBaseMs: cfg.WORKER_BACKOFF_BASE_MS,
       backoffMaxMs: cfg.WORKER_BACKOFF_MAX_MS,
       readyTimeoutMs: cfg.WORKER_READY_TIMEOUT_MS,
+      leaseMs: cfg.WORKER_LEASE_MS,
     },
   );
   const health = new MiniHealthLoop(
     runtime.store,
     deployments.healthProbe,
     log.child({ component: 'health' }),
+    { intervalMs: cfg.HEALTH_INTERVAL_MS, lostAfterMs: cfg.MINI_LOST_AFTER_MS },
+  );
+  const reconciler = new Reconciler(
+    runtime.store,
+    deployments.agents,
+    log.child({ component: 'reconciler' }),
     {
-      intervalMs: cfg.HEALTH_INTERVAL_MS,
+      intervalMs: cfg.RECONCILE_INTERVAL_MS,
     },
   );
-  return { worker, health };
+  return { worker, health, reconciler };
 }
 
-/** Starts the provisioning worker and the Mini health loop in this process. */
+/** Starts the provisioning worker, the Mini health loop and the reconciler in this process. */
 export async function startProvisioning(runtime: Runtime, log?: Logger): Promise<ProvisioningHandle> {
-  const { worker, health } = createProvisioning(runtime, log);
+  const { worker, health, reconciler } = createProvisioning(runtime, log);
   worker.start();
   health.start();
+  reconciler.start();
   return {
     worker,
     health,
+    reconciler,
     async stop() {
-      await Promise.all([worker.stop(), health.stop()]);
+      await Promise.all([worker.stop(), health.stop(), reconciler.stop()]);
     },
   };
 }

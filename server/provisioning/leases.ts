@@ -26,6 +26,21 @@ export async function claimDueClaws(
   return rows.map((r) => r.claw_id);
 }
 
+/** Extends a claim this owner still holds (a step that runs longer than one lease). */
+export async function renewLease(
+  db: Kysely<Database>,
+  clawId: string,
+  owner: string,
+  until: Date,
+): Promise<void> {
+  await db
+    .updateTable('claw_leases')
+    .set({ expires_at: until })
+    .where('claw_id', '=', clawId)
+    .where('owner', '=', owner)
+    .execute();
+}
+
 /** Gives a claim back; `notBefore` holds the claw off until then (polling a gateway that is starting). */
 export async function releaseLease(
   db: Kysely<Database>,

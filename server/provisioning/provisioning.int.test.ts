@@ -151,10 +151,14 @@ for (const driver of testDrivers()) {
       ['a timeout', 'timeout'],
       ['malformed JSON', 'malformed'],
       ['a reset connection', 'reset'],
+      // The agent starts the gateway and its answer is lost: without a stop it would be an orphan.
+      ['HTTP 500 after starting the gateway', 'lost-500'],
+      ['nothing after starting the gateway', 'lost-timeout'],
     ];
     for (const [label, fault] of faults) {
-      it(`retries an agent that answers ${label}, then fails cleanly with the port released`, async () => {
-        const proxy = await startFaultProxy(agent.url, (req) => (req.method === 'POST' ? fault : 'pass'));
+      it(`retries an agent that answers ${label}, then fails cleanly with the gateway stopped and the port released`, async () => {
+        let posts: Fault = fault;
+        const proxy = await startFaultProxy(agent.url, (req) => (req.method === 'POST' ? posts : 'pass'));
         const mini = await registerAgentAsMini(rt, { url: proxy.url, token: agent.token }, { capacity: 1 });
         const others = await database.db
           .selectFrom('mac_minis')
@@ -171,8 +175,30 @@ for (const driver of testDrivers()) {
           const failed = await waitForClaw(rt, c.id, (x) => x.status === 'failed' && !x.workPending);
           const t = await types(rt, c.id);
           assert.equal(t.filter((x) => x === 'ProvisioningStepFailed').length, 2, t.join(','));
-          assert.equal(t.at(-2), 'ProvisioningFailed');
-          assert.equal(t.at(-1), 'AllocationReleased');
+          assert.ok(!t.includes('AgentStarted'), 'no start was ever confirmed');
+          // The Mini is asked to stop the claw's gateway all the same, before the port goes back.
+          assert.deepEqual(t.slice(-3), ['ProvisioningFailed', 'AgentStopped', 'AllocationReleased']);
+          const listed = await createAgentClient({
+            baseUrl: agent.url,
+            token: agent.token,
+            timeoutMs: 2000,
+          }).listClaws();
+          assert.ok(!listed.some((g) => g.clawId === c.id), 'the agent runs no gateway of the failed claw');
+          assert.equal(await isPortOpen(mini.portRangeStart), false, 'nothing listens on the released port');
+          if (fault.startsWith('lost-')) {
+            // The next claw gets that port and works (before, the agent refused it: "port already used").
+            posts = 'pass';
+            const next = await requestClaw(commandContext(rt), { orgId, name: `After ${fault}` });
+            const active = await waitForClaw(
+              rt,
+              next.id,
+              (x) => x.status === 'active' || x.status === 'failed',
+            );
+            assert.equal(active.status, 'active', `claw failed: ${active.lastError}`);
+            assert.equal(active.miniPort, mini.portRangeStart);
+            await deleteClaw(commandContext(rt), next.id);
+            await waitForClaw(rt, next.id, (x) => x.status === 'deleted');
+          }
           assert.equal(failed.failedStep, 'start_agent');
           assert.ok(
             failed.lastError && !failed.lastError.includes(agent.token),

@@ -1,6 +1,7 @@
 import {
   allocationFailed,
   decideReadiness,
+  portRefused,
   stepSucceeded,
   type ClawEvent,
   type ClawState,
@@ -8,10 +9,11 @@ import {
   type ReadinessObservation,
   type WorkerStep,
 } from '../../events/claw';
-import type { MiniState } from '../../events/mini';
+import { decidePortBlocked, type MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
-import { minisProjection } from '../../projections/minis';
+import { clawsProjection } from '../../projections/claws';
+import { lockMini, minisProjection } from '../../projections/minis';
 import { bucketNameForClaw, type BucketStore } from '../buckets';
 import type { ClawDeploymentService, GatewayStatusReport } from '../deployment/types';
 import { FailureError } from '../failure';
@@ -57,11 +59,42 @@ const allocate: Step = async (deps, claw, meta) => {
   return done(r.ok ? [] : allocationFailed(r.message));
 };
 
-const startAgent: Step = async (deps, claw) => {
+const startAgent: Step = async (deps, claw, meta) => {
   const { deployment, mini } = await deployed(deps, claw);
-  await deployment.start(claw, mini);
+  try {
+    await deployment.start(claw, mini);
+  } catch (err) {
+    if (err instanceof FailureError && err.code === 'port_in_use')
+      return refusePort(deps, claw, meta, err.message);
+    throw err;
+  }
   return done(stepSucceeded.start_agent(claw));
 };
+
+/**
+ * The Mini says another process holds the claw's port: in one transaction the Mini remembers the
+ * port as blocked (the allocator skips it from now on) and the claw gives it up, so the next round
+ * places it again at once instead of retrying a port that cannot work.
+ */
+async function refusePort(
+  deps: StepDeps,
+  claw: ClawState,
+  meta: EventMetadata,
+  reason: string,
+): Promise<StepOutcome> {
+  await deps.store.transaction(async (tx) => {
+    const mini = await lockMini(tx.db, claw.miniId!);
+    const blocked = mini ? decidePortBlocked(mini, claw.miniPort!, reason) : [];
+    if (mini && blocked.length)
+      await tx.append(minisProjection, mini.id, blocked, { expected: mini.version, known: mini, meta });
+    await tx.append(clawsProjection, claw.id, portRefused(claw, reason), {
+      expected: claw.version,
+      known: claw,
+      meta,
+    });
+  });
+  return done([]);
+}
 
 const createBucket: Step = async (deps, claw) => {
   const bucket = bucketNameForClaw(claw.id);
@@ -97,6 +130,9 @@ async function observe(
 
 const stopAgent: Step = async (deps, claw) => {
   const { deployment, mini } = await deployed(deps, claw);
+  // Nobody can stop a gateway on a lost Mini: give it up, so the claw's deletion (and the Mini's
+  // removal) can finish; if the Mini ever comes back, the reconciler stops it as an orphan.
+  if (mini?.status === 'lost') return done(stepSucceeded.stop_abandoned(claw, 'Its Mini is lost'));
   await deployment.stop(claw, mini);
   return done(stepSucceeded.stop_agent(claw));
 };

@@ -13,7 +13,7 @@ import type { EventMetadata } from '../../events/types';
 import { clawsProjection } from '../../projections/claws';
 import { asFailure } from '../failure';
 import type { Logger } from '../log';
-import { claimDueClaws, pruneLeases, releaseLease } from './leases';
+import { claimDueClaws, pruneLeases, releaseLease, renewLease } from './leases';
 import { steps, type StepDeps } from './steps';
 
 export interface WorkerOptions extends RetryPolicy {
@@ -48,7 +48,7 @@ export class ProvisioningWorker {
     options: WorkerOptions,
   ) {
     this.id = options.workerId ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.#opts = { readyPollMs: 250, leaseMs: 30_000, concurrency: 8, workerId: this.id, ...options };
+    this.#opts = { readyPollMs: 250, leaseMs: 10_000, concurrency: 8, workerId: this.id, ...options };
     this.#steps = { ...deps, readyTimeoutMs: this.#opts.readyTimeoutMs, readyPollMs: this.#opts.readyPollMs };
   }
 
@@ -90,9 +90,19 @@ export class ProvisioningWorker {
     }
   }
 
-  /** Runs the next step of one claw this worker holds the lease of. */
+  /**
+   * Runs the next step of one claw this worker holds the lease of. The lease is short and renewed
+   * while the step runs, so a worker that dies mid-step hands its claws on within one lease.
+   */
   async runOnce(clawId: string): Promise<void> {
     let notBefore = new Date();
+    const { leaseMs } = this.#opts;
+    const renew = setInterval(() => {
+      renewLease(this.deps.store.db, clawId, this.id, new Date(Date.now() + leaseMs)).catch(() => {
+        // A lost renewal only risks a second worker repeating an idempotent step.
+      });
+    }, leaseMs / 3);
+    renew.unref();
     try {
       const claw = await this.deps.store.load(clawsProjection, clawId);
       const step = claw?.workPending ? nextStep(claw) : null;
@@ -113,6 +123,7 @@ export class ProvisioningWorker {
       this.deps.log.error('claw step crashed', { clawId, error: asFailure(err).message });
       notBefore = new Date(Date.now() + this.#opts.backoffBaseMs);
     } finally {
+      clearInterval(renew);
       await releaseLease(this.deps.store.db, clawId, this.id, notBefore).catch(() => {});
     }
   }

@@ -12,8 +12,10 @@ const STATUS_TONES: Record<string, BadgeTone> = {
   provisioning: 'info',
   deleting: 'warn',
   cordoned: 'warn',
+  degraded: 'warn',
   failed: 'bad',
   offline: 'bad',
+  lost: 'bad',
 };
 export const toneOf = (status: string): BadgeTone => STATUS_TONES[status] ?? 'neutral';
 

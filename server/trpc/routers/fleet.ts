@@ -8,6 +8,7 @@ import {
   RegisterMiniInput,
   registerMini,
   removeMini,
+  unblockPort,
   uncordonMini,
   UpdateMiniInput,
   updateMini,
@@ -53,6 +54,12 @@ export const fleetRouter = router({
   uncordon: platformAdminProcedure
     .input(MiniId)
     .mutation(async ({ ctx, input }) => summary(await uncordonMini(commandCtx(ctx), input.miniId))),
+
+  unblockPort: platformAdminProcedure
+    .input(MiniId.extend({ port: z.number().int().min(1).max(65535) }))
+    .mutation(async ({ ctx, input }) =>
+      summary(await unblockPort(commandCtx(ctx), input.miniId, input.port)),
+    ),
 
   remove: platformAdminProcedure
     .input(MiniId)
