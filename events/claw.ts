@@ -336,7 +336,8 @@ export const allocationFailed = (reason: string): ClawEvent[] => [
 
 /** What the worker saw of a provisioning gateway: the agent's report, and the control plane's own handshake. */
 export type ReadinessObservation =
-  | { agent: 'running'; access: GatewayAccess }
+  /** `paired`: the Mini's agent approved the control plane's device on the gateway and saw it done. */
+  | { agent: 'running'; paired: boolean; access: GatewayAccess }
   | { agent: 'starting' }
   | { agent: 'failed'; error?: string }
   /** The agent does not run it (a restarted Mini?): the worker asks it to start the gateway again. */
@@ -381,7 +382,9 @@ export function decideReadiness(
         return { next: 'failed', restart: false, failure: { kind: 'permanent', message: access.reason } };
       if (!access.ok) return notReady(access.reason);
       const events: ClawEvent[] = [];
-      if (access.deviceId !== c.pairedDeviceId)
+      // Only a pairing the Mini performed is recorded: over loopback the gateway lets the control
+      // plane in without one, and the log must not claim a pairing that never happened.
+      if (seen.paired && access.deviceId !== c.pairedDeviceId)
         events.push({ type: 'GatewayPaired', data: { deviceId: access.deviceId } });
       events.push({
         type: 'ClawActive',

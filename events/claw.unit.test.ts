@@ -348,25 +348,37 @@ describe('decideReadiness', () => {
   const provisioning = given(requested, allocated, started, bucketed).state!;
   const soon = new Date(provisioning.updatedAt.getTime() + 1000);
   const late = new Date(provisioning.updatedAt.getTime() + 61_000);
-  it('activates a running gateway that grants chat, recording a new pairing', () => {
+  const granted = { ok: true as const, deviceId: 'ab'.repeat(32) };
+  const activeNow = {
+    type: 'ClawActive',
+    data: { warmupMs: soon.getTime() - provisioning.createdAt.getTime() },
+  };
+  it('activates a running gateway that grants chat, recording the pairing the Mini performed', () => {
     const r = decideReadiness(
       provisioning,
-      { agent: 'running', access: { ok: true, deviceId: 'ab'.repeat(32) } },
+      { agent: 'running', paired: true, access: granted },
       soon,
       60_000,
     );
     assert.deepEqual(r, {
       next: 'active',
-      events: [
-        { type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } },
-        { type: 'ClawActive', data: { warmupMs: soon.getTime() - provisioning.createdAt.getTime() } },
-      ],
+      events: [{ type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } }, activeNow],
     });
+  });
+  it('records no pairing where none happened (a loopback gateway lets the control plane in)', () => {
+    const r = decideReadiness(
+      provisioning,
+      { agent: 'running', paired: false, access: granted },
+      soon,
+      60_000,
+    );
+    assert.deepEqual(r, { next: 'active', events: [activeNow] });
   });
   it('waits for a gateway that is starting or not granting yet, until the deadline', () => {
     assert.deepEqual(decideReadiness(provisioning, { agent: 'starting' }, soon, 60_000), { next: 'wait' });
     const pending = {
       agent: 'running' as const,
+      paired: false,
       access: { ok: false as const, retry: 'soon' as const, reason: 'pairing' },
     };
     assert.deepEqual(decideReadiness(provisioning, pending, soon, 60_000), { next: 'wait' });
@@ -380,6 +392,7 @@ describe('decideReadiness', () => {
   it('fails for good when the gateway refuses the claw token', () => {
     const refused = {
       agent: 'running' as const,
+      paired: false,
       access: { ok: false as const, retry: 'never' as const, reason: 'token refused' },
     };
     assert.deepEqual(decideReadiness(provisioning, refused, soon, 60_000), {

@@ -51,7 +51,7 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   async status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport> {
     const client = await this.#client(mini);
     const s = await client.clawStatus(claw.id);
-    return { status: s.status, error: s.error };
+    return s.status === 'unknown' ? s : { status: s.status, error: s.error, paired: s.paired };
   }
 
   async stop(claw: ClawState, mini: MiniState | null): Promise<void> {

@@ -6,6 +6,8 @@ export type GatewayStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unk
 export interface GatewayStatusReport {
   status: GatewayStatus;
   error?: string;
+  /** The Mini approved the control plane's device on the gateway (a pairing it performed and saw). */
+  paired?: boolean;
 }
 
 /**
