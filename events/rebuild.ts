@@ -26,15 +26,24 @@ export async function projectLog(
   projections: readonly InlineProjection[],
   batchSize = 5000,
 ): Promise<ProjectedLog> {
-  const byCategory = new Map<string, AnyStreamProjection>();
+  // Looked up once per event, so keyed the way events arrive: by stream category, by event type.
+  const byCategory = new Map<
+    string,
+    { target: AnyStreamProjection; folded: Map<string, { version: number }> }
+  >();
   const states = new Map<string, Map<string, { version: number }>>();
   for (const p of projections)
     if (p.kind === 'stream') {
-      byCategory.set(p.stream.category, p);
-      states.set(p.name, new Map());
+      const folded = new Map<string, { version: number }>();
+      byCategory.set(p.stream.category, { target: p, folded });
+      states.set(p.name, folded);
     }
   const eventProjections = projections.filter((p): p is AnyEventProjection => p.kind === 'events');
   const accumulators = new Map(eventProjections.map((p) => [p.name, p.initial()]));
+  const byType = new Map<string, { p: AnyEventProjection; acc: unknown }[]>();
+  for (const p of eventProjections)
+    for (const t of p.eventTypes)
+      byType.set(t, [...(byType.get(t) ?? []), { p, acc: accumulators.get(p.name) }]);
   let after = 0;
   let count = 0;
   for (;;) {
@@ -53,14 +62,12 @@ export async function projectLog(
         streamVersion: row.stream_version,
         createdAt: row.created_at,
       };
-      const target = byCategory.get(streamCategoryOf(row.stream_id));
-      if (target) {
+      const stream = byCategory.get(streamCategoryOf(row.stream_id));
+      if (stream) {
         const id = streamEntityId(row.stream_id);
-        const folded = states.get(target.name)!;
-        folded.set(id, target.evolve(folded.get(id) ?? null, e));
+        stream.folded.set(id, stream.target.evolve(stream.folded.get(id) ?? null, e));
       }
-      for (const p of eventProjections)
-        if (p.eventTypes.includes(e.type)) p.fold(accumulators.get(p.name), e);
+      for (const { p, acc } of byType.get(e.type) ?? []) p.fold(acc, e);
     }
     count += rows.length;
     if (rows.length < batchSize) break;

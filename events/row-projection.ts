@@ -67,11 +67,13 @@ export function rowProjection<E extends Event, S extends { id: string; version: 
       await sql`DELETE FROM ${table}`.execute(db);
     },
     async insertAll(db: Kysely<Database>, states) {
+      // One parameter per batch: the rows as a JSON array, turned into the table's own row type by
+      // the server. Far cheaper to build and send than a parameter per column of every row.
       for (let i = 0; i < states.length; i += INSERT_BATCH) {
         const rows = states.slice(i, i + INSERT_BATCH).map(o.toRow);
-        const columns = Object.keys(rows[0]!);
-        await sql`INSERT INTO ${table} (${sql.join(columns.map((c) => sql.ref(c)))})
-                  VALUES ${sql.join(rows.map((r) => sql`(${sql.join(columns.map((c) => sql`${r[c]}`))})`))}`.execute(
+        const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)));
+        await sql`INSERT INTO ${table} (${columns})
+                  SELECT ${columns} FROM jsonb_populate_recordset(NULL::${table}, ${JSON.stringify(rows)}::jsonb)`.execute(
           db,
         );
       }
