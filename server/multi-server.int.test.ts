@@ -350,6 +350,14 @@ describe(
       const survivorIndex = 1 - victimIndex;
       await victim.process.kill('SIGKILL');
       assert.equal(isAlive(victim.pid), false);
+      // For the record (not asserted: the step may have finished between the look and the kill).
+      const orphaned = await pg.db
+        .selectFrom('claw_leases')
+        .select('expires_at')
+        .where('owner', 'like', `worker-${victim.pid}-%`)
+        .where('expires_at', '>', new Date())
+        .execute();
+      console.log(`# server ${victimIndex} died holding ${orphaned.length} claim(s)`);
       const servedBeforeKill = proxy.served.length;
 
       // The victim's chat socket closes; the dashboard's client reconnects through the proxy,
