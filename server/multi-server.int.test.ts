@@ -327,22 +327,25 @@ describe(
       assert.equal(chatOn.size, 2, 'a chat open on each server');
 
       const ids = await createClaws('Killed', AROUND_KILL);
-      // The victim is a server whose worker holds a claim right now: it dies mid-step.
+      // The victim is a server whose worker holds a claim right now, for a step past allocation
+      // (those call the agent and take long enough to be caught in the act): it dies mid-step.
       const pidOf = (owner: string) => Number(/^worker-(\d+)-/.exec(owner)?.[1]);
       const owner = await waitFor(
         'a worker to hold a claim',
         async () =>
           (
             await pg.db
-              .selectFrom('claw_leases')
-              .select('owner')
-              .where('owner', 'is not', null)
-              .where('expires_at', '>', new Date())
-              .where('claw_id', 'in', ids)
+              .selectFrom('claw_leases as l')
+              .innerJoin('claws as c', 'c.id', 'l.claw_id')
+              .select('l.owner')
+              .where('l.owner', 'is not', null)
+              .where('l.expires_at', '>', new Date())
+              .where('c.mini_port', 'is not', null)
+              .where('l.claw_id', 'in', ids)
               .executeTakeFirst()
           )?.owner,
         60_000,
-        5,
+        2,
       );
       const victimIndex = servers.findIndex((s) => s.pid === pidOf(owner));
       assert.ok(victimIndex >= 0, `the claim's owner ${owner} is one of the servers`);
