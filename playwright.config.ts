@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
+import { testDistDir } from './tests/fixtures/next-dist';
 
 // The real custom server (Next, tRPC, the chat proxy, the worker) with the local dev Mini (a real
 // agent running dev gateways), on a fresh embedded database for every run.
@@ -30,6 +31,8 @@ export default defineConfig({
       MINI_AGENT_PORT: process.env.E2E_AGENT_PORT ?? '7199',
       LOG_LEVEL: 'warn',
       NEXT_TELEMETRY_DISABLED: '1',
+      // Its own Next output, beside a developer's `npm run dev` in this checkout.
+      NEXT_DIST_DIR: testDistDir('e2e'),
     },
     reuseExistingServer: false,
     // SIGTERM lets the server stop its dev Mini, which stops the gateways it started.

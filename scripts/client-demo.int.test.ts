@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createTestDatabase, testDrivers, type TestDatabase } from '../tests/fixtures/db';
+import { testDistDir } from '../tests/fixtures/next-dist';
 import {
   freePort,
   freePortRange,
@@ -55,6 +56,8 @@ for (const driver of testDrivers()) {
         CLAWS_DEV_MINI: '0',
         CLAWS_WORKER: '1',
         LOG_LEVEL: 'warn',
+        // Its own Next output, beside a developer's `npm run dev` in this checkout.
+        NEXT_DIST_DIR: testDistDir('client-demo'),
       });
       const base = `http://127.0.0.1:${port}`;
       await waitFor(

@@ -14,6 +14,23 @@ const bool = (fallback: boolean) =>
     z.boolean(),
   );
 
+/**
+ * Where Next writes its build and its dev output (next.config.ts reads it through `nextDistDir`).
+ * Next takes a lock in it (`<dir>/dev/lock` for a dev server, `<dir>/lock` for a build) and refuses
+ * a second holder, so the servers tests start use their own directory beside a developer's
+ * `npm run dev`. Relative to the project, inside it: Next resolves it against the project directory.
+ */
+const NextDistDir = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default('.next')
+    .refine(
+      (d) => !path.isAbsolute(d) && !d.split(/[\\/]/).includes('..') && d !== 'public',
+      'a directory inside the project, given relative to it (not public/)',
+    ),
+);
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('127.0.0.1'),
@@ -67,6 +84,7 @@ const EnvSchema = z.object({
   MINI_AGENT_URL: optionalString,
   MINI_AGENT_TOKEN: optionalString,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  NEXT_DIST_DIR: NextDistDir,
 });
 
 /** `https://claws.example.com/` → `https://claws.example.com`; null for anything but an http(s) origin. */
@@ -111,6 +129,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(e.DATA_DIR);
   const { CLAWS_ALLOWED_ORIGINS: allowedOrigins, ...rest } = e;
   return { ...rest, production, dataDir, pgliteDir: path.join(dataDir, 'pglite'), allowedOrigins, env };
+}
+
+/**
+ * NEXT_DIST_DIR alone, for next.config.ts: `next build` runs with NODE_ENV=production and no
+ * secrets, which the whole configuration would refuse.
+ */
+export function nextDistDir(env: Record<string, string | undefined> = process.env): string {
+  const parsed = NextDistDir.safeParse(env.NEXT_DIST_DIR);
+  if (!parsed.success)
+    throw new ConfigError(`Invalid configuration:\n  NEXT_DIST_DIR: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
 }
 
 let cached: Config | undefined;

@@ -15,7 +15,7 @@ import { headers } from 'next/headers';
 import { notFound } from 'next/navigation';
 import { cache, type ReactNode } from 'react';
 import { config } from '@/server/config';
-import { createLogger } from '@/server/log';
+import { createLogger, type Logger } from '@/server/log';
 import { createTRPCContext } from '@/server/trpc/context';
 import { internalRequestId } from '@/server/trpc/init';
 import { appRouter } from '@/server/trpc/routers/_app';
@@ -27,7 +27,10 @@ import { makeQueryClient } from './query-client';
  * (<HydrateClient>). The islands read the same query keys with the browser's tRPC hooks.
  */
 
-const log = createLogger(config().LOG_LEVEL, { component: 'rsc' });
+// Read on first use, not at import: `next build` imports this module to collect page data, with
+// NODE_ENV=production and no CLAWS_SECRET_KEYS, which the configuration refuses.
+let logger: Logger | undefined;
+const log = () => (logger ??= createLogger(config().LOG_LEVEL, { component: 'rsc' }));
 
 /**
  * The request's tRPC context, built once per request exactly as the HTTP handler builds it
@@ -40,7 +43,7 @@ const createContext = cache(async () => createTRPCContext({ headers: new Headers
 function logInternal(error: Error, queryKey: QueryKey) {
   if (!(error instanceof TRPCError) || error.code !== 'INTERNAL_SERVER_ERROR') return;
   const cause = error.cause ?? error;
-  log.error('request failed', {
+  log().error('request failed', {
     requestId: internalRequestId(error.message) ?? 'unknown',
     path: Array.isArray(queryKey[0]) ? queryKey[0].join('.') : String(queryKey[0]),
     type: 'query',
