@@ -1,11 +1,10 @@
 // test: serial (two or three Next dev servers compiling at once: it runs alone)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { testDistDir } from '../tests/fixtures/next-dist';
-import { freePort, repoRoot, runTs, type TsProcess } from '../tests/fixtures/processes';
+import { freePort, repoRoot, runTs, type TsProcess, tempDir } from '../tests/fixtures/processes';
 import { startServer, waitForReadyOrExit, type ServerProcess } from '../tests/fixtures/servers';
 
 /**
@@ -21,7 +20,7 @@ const LOCK = path.join(repoRoot, '.next/dev/lock');
 const ALREADY_RUNNING = /Another .*next dev.* server is already running/;
 
 describe("the servers tests start, beside a developer's npm run dev", () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-side-'));
+  const work = tempDir('claws-side-');
   const started: TsProcess[] = [];
   let testServer: ServerProcess | undefined;
   after(async () => {

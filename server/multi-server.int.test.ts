@@ -1,7 +1,6 @@
 // test: serial (two production servers, a Mini agent and a dozen dev gateways: it runs alone)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { apiClient, CookieJar, type ApiClient } from '../tests/fixtures/api-client';
@@ -13,7 +12,7 @@ import {
 } from '../tests/fixtures/browser-chat';
 import { createTestDatabase, type TestDatabase } from '../tests/fixtures/db';
 import { startAgent, testKeySpec, type AgentProcess } from '../tests/fixtures/fleet';
-import { freePort, freePortRange, isAlive, waitFor } from '../tests/fixtures/processes';
+import { freePort, freePortRange, isAlive, waitFor, tempDir } from '../tests/fixtures/processes';
 import { ensureProductionBuild } from '../tests/fixtures/production-build';
 import {
   startRoundRobinProxy,
@@ -47,7 +46,7 @@ describe(
   'two production servers on one PostgreSQL behind one address',
   { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (PostgreSQL)' },
   () => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-multi-'));
+    const work = tempDir('claws-multi-');
     const keySpec = testKeySpec();
     const jar = new CookieJar();
     let pg: TestDatabase;

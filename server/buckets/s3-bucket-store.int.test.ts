@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // s3rver: a local S3-compatible server (it verifies SigV4 signatures with its S3RVER/S3RVER keys).
 import S3rver from 's3rver';
-import { freePort } from '../../tests/fixtures/processes';
+import { freePort, tempDir } from '../../tests/fixtures/processes';
 import { hashPayload, signRequest } from './sigv4';
 import { S3BucketStore } from './s3-bucket-store';
 import { FailureError } from '../failure';
@@ -14,7 +12,7 @@ import { bucketNameForClaw } from './types';
 describe('S3 bucket store against a local S3-compatible server', () => {
   let server: { run(): Promise<unknown>; close(): Promise<void> };
   let endpoint: string;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-s3-'));
+  const dir = tempDir('claws-s3-');
   const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' };
 
   before(async () => {

@@ -2,7 +2,6 @@
 import { clawsProjection } from '../../projections/claws';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../../tests/fixtures/db';
@@ -14,7 +13,7 @@ import {
   testRuntime,
   type AgentProcess,
 } from '../../tests/fixtures/fleet';
-import { runTs, waitFor, type TsProcess } from '../../tests/fixtures/processes';
+import { runTs, waitFor, type TsProcess, tempDir } from '../../tests/fixtures/processes';
 import { requestClaw } from '../claws/commands';
 import { createAgentClient } from '../fleet/agent-client';
 import { createOrganization } from '../orgs/organizations';
@@ -30,7 +29,7 @@ describe(
   { skip: !process.env.TEST_DATABASE_URL && 'needs TEST_DATABASE_URL (PostgreSQL)' },
   () => {
     const keySpec = testKeySpec();
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-conc-'));
+    const work = tempDir('claws-conc-');
     let database: TestDatabase;
     let rt: Runtime;
     const agents: AgentProcess[] = [];

@@ -1,7 +1,6 @@
 // test: serial (starts many gateway processes, or the real OpenClaw gateway: it runs alone)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createDatabase } from '../../db/client';
@@ -17,7 +16,7 @@ import {
   testWorker,
   type AgentProcess,
 } from '../../tests/fixtures/fleet';
-import { isPortOpen, runTs, waitFor } from '../../tests/fixtures/processes';
+import { isPortOpen, runTs, waitFor, tempDir } from '../../tests/fixtures/processes';
 import { deleteClaw, requestClaw } from '../claws/commands';
 import { createAgentClient } from '../fleet/agent-client';
 import { createOrganization } from '../orgs/organizations';
@@ -28,7 +27,7 @@ const RUNS = Number(process.env.CRASH_RUNS ?? 20);
 for (const driver of testDrivers()) {
   describe(`crash safety on ${driver}`, () => {
     const keySpec = testKeySpec();
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-crash-'));
+    const work = tempDir('claws-crash-');
     const bucketDir = path.join(work, 'buckets');
     let pg: TestDatabase | undefined;
     let agent: AgentProcess;
