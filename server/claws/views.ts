@@ -11,8 +11,9 @@ export function clawView(c: ClawState, miniHostname: string | null = null) {
     target: c.target,
     mini: c.miniId ? { id: c.miniId, hostname: miniHostname } : null,
     port: c.miniPort,
+    // Where the Mini's edge serves the gateway: reachable only with the gateway token and a paired
+    // device, so shown, never linked (members chat through the proxy).
     tunnelHostname: c.tunnelHostname,
-    gatewayUrl: c.tunnelHostname ? `https://${c.tunnelHostname}` : null,
     lastError: c.lastError,
     failedStep: c.failedStep,
     attempts: c.attempts,
@@ -35,7 +36,13 @@ export type ClawView = ReturnType<typeof clawView>;
 
 const HIDDEN_KEYS = new Set(['tokenFingerprint', 'agentTokenFingerprint']);
 /** Entries the timeline marks as something going wrong. */
-const FAILURES = new Set(['ProvisioningStepFailed', 'ProvisioningFailed', 'ClawDegraded', 'PortRefused', 'GatewayAbandoned']);
+const FAILURES = new Set([
+  'ProvisioningStepFailed',
+  'ProvisioningFailed',
+  'ClawDegraded',
+  'PortRefused',
+  'GatewayAbandoned',
+]);
 
 /** One audit timeline entry: who did what when, with the event's data minus anything secret-adjacent. */
 export function timelineEntry(e: RecordedEvent, previous: RecordedEvent | undefined) {
