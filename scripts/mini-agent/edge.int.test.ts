@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -35,6 +35,7 @@ describe('the Mini edge', () => {
   let agent: AgentProcess;
   let client: AgentClient;
   let edgePort: number;
+  let edgeCert: string;
   let ports: number[];
   const a: string = randomUUID();
   const b: string = randomUUID();
@@ -117,6 +118,7 @@ describe('the Mini edge', () => {
   before(async () => {
     ca = createTestCa();
     const cert = ca.issue('mini-1', ['DNS:mini-1.test', 'IP:127.0.0.1']);
+    edgeCert = cert.certFile;
     edgePort = await freePort();
     const [first] = await freePortRange(3);
     ports = [first, first + 1, first + 2];
@@ -192,6 +194,32 @@ describe('the Mini edge', () => {
     assert.match(log, new RegExp(`attributed trusted-proxy client=${VISITOR.replace(/\./g, '\\.')}`));
     // Nothing claimed the other claw's pairing.
     assert.equal((await client.clawStatus(b)).paired, false);
+  });
+
+  it("trusts an edge by the Mini's pinned certificate, and nothing else, when one is pinned", async () => {
+    const pinned = (fingerprint: string) => {
+      const target = upstreamTarget(
+        { tunnelHostname: hostnameOf(a), miniPort: null },
+        { agentUrl: 'https://127.0.0.1:7070', edgePort, agentCertFingerprint: fingerprint },
+        // No CA at all: the pin alone decides.
+        { mode: 'direct' },
+      );
+      return openclawConnect({
+        url: target.url,
+        token: tokens.get(a)!,
+        identity,
+        scopes: ['operator.read', 'operator.write'],
+        connect: target.options,
+        headers: { ...target.options.headers, 'x-forwarded-for': VISITOR },
+        timeoutMs: 8000,
+      });
+    };
+    const served = new X509Certificate(fs.readFileSync(edgeCert, 'utf8')).fingerprint256;
+    const { ws, hello } = await pinned(`sha256:${served}`);
+    ws.close();
+    assert.equal(hello.type, 'hello-ok');
+    const other = new X509Certificate(ca.caPem).fingerprint256;
+    await assert.rejects(pinned(`sha256:${other}`), /not the one pinned/);
   });
 
   it('gives a loopback caller without a forwarded client no loopback privileges: the gateway refuses it', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type tls from 'node:tls';
 import WebSocket from 'ws';
 import { signDeviceAuth, type DeviceIdentity } from './device-identity';
@@ -27,6 +27,8 @@ export interface ConnectOptions {
    */
   connect?: Pick<tls.ConnectionOptions, 'servername' | 'ca' | 'checkServerIdentity'> & {
     lookup?: LookupFunction;
+    /** Opens the connection itself (a certificate pinned by fingerprint). */
+    createConnection?: (options: tls.ConnectionOptions) => Socket;
   };
   timeoutMs?: number;
   version?: string;

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import tls from 'node:tls';
 import { permanent } from '../failure';
 
@@ -12,7 +13,9 @@ import { permanent } from '../failure';
  *   cloudflared, whose one wildcard rule sends every claw of the Mini to its edge.
  * - `direct` (a private network or a tailnet): `wss://<Mini host>:<edge port>`, the TLS name and the
  *   Host header both the claw's hostname, so the edge picks the claw. The edge's certificate is the
- *   Mini's own, so it is checked against the Mini's host, not the claw's name.
+ *   Mini's own: with a pinned fingerprint (the agent's self-signed certificate, pinned when the
+ *   Mini was registered) it must be that certificate; without one it must chain to a trusted CA
+ *   and name the Mini's host (not the claw's name).
  * - `direct` to a Mini without an edge: only a Mini on this very machine can be reached, at its
  *   loopback port (local development); any other fails for good, saying why, instead of timing out.
  */
@@ -38,6 +41,8 @@ export interface UpstreamTarget {
     ca?: string[];
     checkServerIdentity?: (hostname: string, cert: tls.PeerCertificate) => Error | undefined;
     lookup?: LookupFunction;
+    /** Opens the TLS connection itself: the certificate must be the pinned one. */
+    createConnection?: (options: tls.ConnectionOptions) => Socket;
   };
 }
 
@@ -48,6 +53,8 @@ interface ClawPlacement {
 interface MiniAddress {
   agentUrl: string;
   edgePort?: number | null;
+  /** `sha256:<hex>` of the agent's certificate, which its edge serves too. */
+  agentCertFingerprint?: string | null;
 }
 
 export function upstreamTarget(
@@ -72,12 +79,17 @@ export function upstreamTarget(
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   if (mini.edgePort) {
     if (!claw.tunnelHostname) throw permanent('The claw has no hostname for its Mini’s edge');
+    const name = { servername: claw.tunnelHostname, headers: { host: claw.tunnelHostname } };
+    if (mini.agentCertFingerprint)
+      return {
+        url: `wss://${hostInUrl}:${mini.edgePort}`,
+        options: { ...name, createConnection: pinnedConnection(mini.agentCertFingerprint) },
+      };
     return {
       url: `wss://${hostInUrl}:${mini.edgePort}`,
       options: {
         ...ca,
-        servername: claw.tunnelHostname,
-        headers: { host: claw.tunnelHostname },
+        ...name,
         checkServerIdentity: (_servername, cert) => tls.checkServerIdentity(host, cert),
       },
     };
@@ -100,6 +112,34 @@ export function upstreamSettings(cfg: {
     mode: cfg.UPSTREAM_MODE,
     ...(cfg.UPSTREAM_CA_FILE ? { ca: fs.readFileSync(cfg.UPSTREAM_CA_FILE, 'utf8') } : {}),
     ...(cfg.UPSTREAM_TUNNEL_CONNECT_TO ? { tunnelConnectTo: cfg.UPSTREAM_TUNNEL_CONNECT_TO } : {}),
+  };
+}
+
+/** `sha256:AB:CD…`, `sha256:abcd…` → `abcd…`. */
+const pinHex = (fingerprint: string) =>
+  fingerprint
+    .replace(/^sha-?256:?/i, '')
+    .replaceAll(':', '')
+    .toLowerCase();
+
+/**
+ * A TLS connection that is trusted by the certificate's fingerprint alone (a self-signed
+ * certificate has no CA to chain to, and its names are not the identity): the handshake completes,
+ * the presented certificate is compared with the pin, and a mismatch destroys the socket before the
+ * WebSocket is accepted and before anything secret is sent (the gateway token goes in the first
+ * frame after the upgrade).
+ */
+function pinnedConnection(fingerprint: string): (options: tls.ConnectionOptions) => Socket {
+  const pin = pinHex(fingerprint);
+  return (options) => {
+    const socket = tls.connect({ ...options, rejectUnauthorized: false, minVersion: 'TLSv1.2' });
+    socket.once('secureConnect', () => {
+      const der = socket.getPeerCertificate(true).raw;
+      const seen = der ? createHash('sha256').update(der).digest('hex') : '';
+      if (seen !== pin)
+        socket.destroy(new Error('the edge’s certificate is not the one pinned for this Mini'));
+    });
+    return socket;
   };
 }
 

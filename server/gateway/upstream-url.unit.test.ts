@@ -61,6 +61,22 @@ describe('upstreamTarget', () => {
     assert.ok(check(claw.tunnelHostname, cert(`DNS:${claw.tunnelHostname}`)) instanceof Error);
   });
 
+  it("direct with a pinned certificate: the pin decides, not a CA or the certificate's names", () => {
+    const t = upstreamTarget(
+      claw,
+      {
+        agentUrl: 'https://mini-3.lan:7443',
+        edgePort: 8443,
+        agentCertFingerprint: `sha256:${'ab'.repeat(32)}`,
+      },
+      { mode: 'direct', ca: 'PEM' },
+    );
+    assert.equal(typeof t.options.createConnection, 'function');
+    assert.equal(t.options.ca, undefined);
+    assert.equal(t.options.checkServerIdentity, undefined);
+    assert.equal(t.options.servername, claw.tunnelHostname);
+  });
+
   it('direct without an edge: the loopback port on this machine, and a clear refusal anywhere else', () => {
     assert.equal(
       upstreamTarget(claw, { agentUrl: 'http://127.0.0.1:7070', edgePort: null }, { mode: 'direct' }).url,
