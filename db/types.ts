@@ -104,6 +104,8 @@ export interface MacMinisTable {
   port_range_start: number;
   port_range_end: number;
   capacity: number;
+  edge_port: number | null;
+  port_stride: number;
   allocated: number;
   status: MiniStatus;
   cordoned: boolean;

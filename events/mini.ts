@@ -37,6 +37,8 @@ const hostname = z.string().min(1).max(253);
 const tunnelSuffix = z.string().min(1).max(200);
 const capacity = z.number().int().min(1).max(10_000);
 const fingerprint = z.string().min(8).max(64);
+/** Ports each claw's gateway takes from its base port up (see `portSlots`); 1 for dev gateways. */
+const portStride = z.number().int().min(1).max(1000);
 
 export const miniEventSchemas = {
   MiniRegistered: z.object({
@@ -48,6 +50,9 @@ export const miniEventSchemas = {
     portRangeEnd: port,
     capacity,
     agentTokenFingerprint: fingerprint,
+    /** The Mini's edge (host routing to its claws), on the agent's host; absent: no edge. */
+    edgePort: port.optional(),
+    portStride: portStride.optional(),
   }),
   MiniUpdated: z.object({
     hostname: hostname.optional(),
@@ -57,6 +62,9 @@ export const miniEventSchemas = {
     portRangeEnd: port.optional(),
     capacity: capacity.optional(),
     agentTokenFingerprint: fingerprint.optional(),
+    /** null: the Mini no longer has an edge. */
+    edgePort: port.nullable().optional(),
+    portStride: portStride.optional(),
   }),
   MiniCordoned: z.object({ reason: z.string().max(500).optional() }),
   MiniUncordoned: z.object({}),
@@ -85,6 +93,10 @@ export interface MiniState {
   portRangeStart: number;
   portRangeEnd: number;
   capacity: number;
+  /** Where the Mini's edge listens on the agent's host (direct mode dials it); null: no edge. */
+  edgePort: number | null;
+  /** Each claw holds the block [port, port + portStride) of the range (see `portSlots`). */
+  portStride: number;
   /** Claws holding a port here: moved by claw events, never by this stream (see above). */
   allocated: number;
   status: MiniStatus;
@@ -114,6 +126,8 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
       portRangeStart: d.portRangeStart,
       portRangeEnd: d.portRangeEnd,
       capacity: d.capacity,
+      edgePort: d.edgePort ?? null,
+      portStride: d.portStride ?? 1,
       allocated: 0,
       status: 'online',
       cordoned: false,
@@ -175,8 +189,10 @@ export function liveMini(mini: MiniState | null): MiniState {
 export type MiniChanges = Omit<z.input<typeof miniEventSchemas.MiniUpdated>, 'agentTokenFingerprint'>;
 
 /**
- * A change of a Mini's settings. The new range must hold its capacity, the capacity the claws
- * already there, and every port in use (`portsInUse`, from the claws read model) must stay inside it.
+ * A change of a Mini's settings. The new range must hold its capacity in port blocks, the capacity
+ * the claws already there, every port in use (`portsInUse`, from the claws read model) must stay
+ * inside it with its whole block, no two blocks may overlap under the new stride, and the edge
+ * must listen outside the range.
  */
 export function decideUpdate(
   mini: MiniState,
@@ -186,15 +202,35 @@ export function decideUpdate(
   const start = changes.portRangeStart ?? mini.portRangeStart;
   const end = changes.portRangeEnd ?? mini.portRangeEnd;
   const cap = changes.capacity ?? mini.capacity;
+  const stride = changes.portStride ?? mini.portStride;
+  const edgePort = changes.edgePort === undefined ? mini.edgePort : changes.edgePort;
   if (end < start) throw badRequest('Invalid Mini update: portRangeEnd must not be below portRangeStart');
-  if (cap > end - start + 1) throw badRequest('Invalid Mini update: capacity exceeds the ports in the range');
+  if (cap > portSlots(start, end, stride))
+    throw badRequest('Invalid Mini update: capacity exceeds the port blocks in the range');
+  if (edgePort !== null && edgePort >= start && edgePort <= end)
+    throw badRequest('Invalid Mini update: the edge port must lie outside the port range');
   if (cap < mini.allocated)
     throw preconditionFailed(`Capacity ${cap} is below the ${mini.allocated} claws already on this Mini`);
-  const outside = portsInUse.find((p) => p < start || p > end);
-  if (outside !== undefined) throw preconditionFailed(`Port ${outside} is in use outside the new range`);
+  const outside = portsInUse.find((p) => p < start || p + stride - 1 > end);
+  if (outside !== undefined)
+    throw preconditionFailed(`Port ${outside} is in use and its block would leave the new range`);
+  const sorted = [...portsInUse].sort((a, b) => a - b);
+  const crowded = sorted.findIndex((p, i) => i > 0 && p - sorted[i - 1]! < stride);
+  if (crowded > 0)
+    throw preconditionFailed(
+      `Ports ${sorted[crowded - 1]} and ${sorted[crowded]} are in use less than ${stride} apart`,
+    );
   const data = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   return Object.keys(data).length ? [{ type: 'MiniUpdated', data }] : [];
 }
+
+/**
+ * How many claws fit in [start, end] when each takes `stride` consecutive ports from its base port.
+ * A real OpenClaw gateway needs more than its own port: it derives its browser ports from it
+ * (server/fleet/placement.ts says which), so two claws on one Mini must be that far apart.
+ */
+export const portSlots = (start: number, end: number, stride: number): number =>
+  end < start ? 0 : Math.floor((end - start + 1) / stride);
 
 export const decideCordon = (mini: MiniState, reason?: string): MiniEvent[] =>
   mini.cordoned ? [] : [{ type: 'MiniCordoned', data: reason ? { reason } : {} }];

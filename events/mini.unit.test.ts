@@ -93,16 +93,40 @@ describe('Mini decisions', () => {
       .then([]);
     given(registered)
       .when((m) => decideUpdate(m!, { capacity: 11 }, []))
-      .thenRefuses(/capacity exceeds the ports/);
+      .thenRefuses(/capacity exceeds the port blocks/);
     given(registered)
       .when((m) => decideUpdate(m!, { portRangeEnd: 19999 }, []))
       .thenRefuses(/must not be below/);
     given(registered)
       .when((m) => decideUpdate(m!, { portRangeStart: 20005 }, [20001]))
-      .thenRefuses(/Port 20001 is in use outside the new range/);
+      .thenRefuses(/Port 20001 is in use and its block would leave the new range/);
     given(registered)
       .when((m) => decideUpdate({ ...m!, allocated: 3 }, { capacity: 2 }, []))
       .thenRefuses(/below the 3 claws already on this Mini/);
+  });
+
+  it('keeps every claw its whole port block when the stride or the edge changes', () => {
+    // 20000-20009 holds 5 blocks of 2, not 6.
+    given(registered)
+      .when((m) => decideUpdate(m!, { portStride: 2, capacity: 5 }, []))
+      .then([{ type: 'MiniUpdated', data: { portStride: 2, capacity: 5 } }]);
+    given(registered)
+      .when((m) => decideUpdate(m!, { portStride: 2, capacity: 6 }, []))
+      .thenRefuses(/capacity exceeds the port blocks/);
+    // Claws on 20000 and 20001 would share ports with a stride of 2.
+    given(registered)
+      .when((m) => decideUpdate(m!, { portStride: 2, capacity: 2 }, [20000, 20001]))
+      .thenRefuses(/Ports 20000 and 20001 are in use less than 2 apart/);
+    // The block of the claw on 20009 would end at 20010, past the range.
+    given(registered)
+      .when((m) => decideUpdate(m!, { portStride: 2, capacity: 2 }, [20009]))
+      .thenRefuses(/Port 20009 is in use and its block would leave the new range/);
+    given(registered)
+      .when((m) => decideUpdate(m!, { edgePort: 20004 }, []))
+      .thenRefuses(/edge port must lie outside the port range/);
+    given(registered, { type: 'MiniUpdated', data: { edgePort: 8443 } })
+      .when((m) => decideUpdate(m!, { edgePort: null }, []))
+      .then([{ type: 'MiniUpdated', data: { edgePort: null } }]);
   });
 
   it('removes only an empty Mini', () => {

@@ -15,7 +15,9 @@ import { createRuntime, type Runtime } from '../server/runtime';
 const USAGE = `Usage: npm run claws -- <command> [options] [--json]
 
   mini register --hostname H --agent-url URL --tunnel-suffix S --ports 20000-20099 --capacity N
-                (agent token from --agent-token or MINI_AGENT_TOKEN)
+                [--edge-port P] [--port-stride N]
+                (agent token from --agent-token or MINI_AGENT_TOKEN; --port-stride 120 for the real
+                OpenClaw gateway, whose browser ports reach base + 110; --edge-port: direct mode)
   mini list
   mini cordon|uncordon|remove <id|hostname>
   mini unblock-port <id|hostname> --port P   (a port found held by another process, freed since)
@@ -39,6 +41,8 @@ const { values: opts, positionals } = parseArgs({
     'tunnel-suffix': { type: 'string' },
     ports: { type: 'string' },
     capacity: { type: 'string' },
+    'edge-port': { type: 'string' },
+    'port-stride': { type: 'string' },
     org: { type: 'string' },
     name: { type: 'string' },
     slug: { type: 'string' },
@@ -106,6 +110,8 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
         portRangeStart: start!,
         portRangeEnd: end ?? start!,
         capacity: Number(need('capacity')),
+        ...(opts['edge-port'] ? { edgePort: Number(opts['edge-port']) } : {}),
+        ...(opts['port-stride'] ? { portStride: Number(opts['port-stride']) } : {}),
       });
       return print(`Registered Mini ${mini.hostname} (${mini.id})`, mini);
     }

@@ -93,7 +93,7 @@ for (const driver of testDrivers()) {
       assert.match(demo.output(), /signed up .* \(platform admin\)/);
       assert.match(demo.output(), /registered Mini demo-mini-\w+\.local .*: online/);
       const m =
-        /claw demo-claw is active on (demo-mini-\w+\.local):(\d+) \(https:\/\/claw-[0-9a-f-]+\.claws\.localhost\)/.exec(
+        /claw demo-claw is active on (demo-mini-\w+\.local):(\d+) \(claw-[0-9a-f-]+\.claws\.localhost\)/.exec(
           demo.output(),
         );
       assert.ok(m, logs());

@@ -108,6 +108,6 @@ if (outcome !== 'active') {
 }
 const final = await client.claws.get.query({ orgSlug: org.slug, clawSlug: claw.slug });
 console.log(
-  `claw ${final.slug} is active on ${final.mini?.hostname}:${final.port} (${final.gatewayUrl}) after ${final.warmupMs} ms`,
+  `claw ${final.slug} is active on ${final.mini?.hostname}:${final.port} (${final.tunnelHostname}) after ${final.warmupMs} ms`,
 );
 process.exit(0);

@@ -61,6 +61,7 @@ if (group === 'gateway' && action === 'run') {
     trustedProxies: list(env.CLAWS_DEV_GATEWAY_TRUSTED_PROXIES),
     allowedOrigins: list(env.CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS),
     log: (line) => verbose && console.log(line),
+    audit: (line) => console.log(line),
   });
   gateway.listening.then(
     () => console.log(`dev gateway listening on ws://${host}:${port}`),

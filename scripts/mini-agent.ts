@@ -5,22 +5,30 @@
  *   MINI_AGENT_TOKEN=… MINI_AGENT_GATEWAY_CMD="/opt/node24/bin/node /opt/openclaw/openclaw.mjs" \
  *     npm run agent -- --host 0.0.0.0 --port 7070   a real Mini (a token is required off loopback)
  *
+ * With --edge-port it also runs the edge, the Mini's one ingress (scripts/mini-agent/edge.ts), and
+ * `npm run agent -- tunnel-config` prints the cloudflared config that points the tunnel at it.
+ *
  * On SIGTERM/SIGINT the agent exits and LEAVES THE GATEWAYS RUNNING: restarting or upgrading the
  * agent must not drop every claw's connections. They run detached in their own process groups and
  * are recorded in <stateDir>/claws.json; the next agent start adopts the live ones and restarts the
  * others. `--stop-gateways-on-exit` (local development) stops them instead. See
  * scripts/mini-agent/config.ts for every flag and environment variable.
  */
-import { createLogger } from '../server/log';
+import fs from 'node:fs';
+import { createLogger, type Logger } from '../server/log';
 import { MiniAgent } from './mini-agent/agent';
 import {
   agentVersion,
   ConfigError,
   HelpRequested,
+  isLoopback,
   parseAgentConfig,
   type AgentConfig,
+  type EdgeConfig,
 } from './mini-agent/config';
+import { createEdge, type Edge } from './mini-agent/edge';
 import { createAgentHttpServer } from './mini-agent/http-api';
+import { runTunnelConfig } from './mini-agent/tunnel-config';
 
 async function main(): Promise<void> {
   let config: AgentConfig;
@@ -37,6 +45,11 @@ async function main(): Promise<void> {
       return;
     }
     throw err;
+  }
+
+  if (config.command === 'tunnel-config') {
+    runTunnelConfig(config, (text) => process.stdout.write(text));
+    return;
   }
 
   const log = createLogger(config.logLevel, { component: 'mini-agent' });
@@ -70,6 +83,13 @@ async function main(): Promise<void> {
     gateway: config.gatewayCommand.join(' '),
     ...resumed,
   });
+  // The edge: the Mini's one ingress, routing claw-<id>.<suffix> to that claw's gateway.
+  const edge = config.edge
+    ? await startEdge(config.edge, agent, log).catch((err: unknown) => {
+        unlock();
+        throw err;
+      })
+    : undefined;
   if (config.dev) console.log(`mini-agent: dev mode; bearer token: ${config.token}`);
   // One machine-readable line for whoever started us (tests, the dev server).
   console.log(`mini-agent: listening on http://${config.host}:${port}`);
@@ -81,6 +101,7 @@ async function main(): Promise<void> {
     log.info('shutting down', { signal, stopGateways: config.stopGatewaysOnExit });
     server.close();
     server.closeAllConnections();
+    void edge?.close();
     agent
       .shutdown(config.stopGatewaysOnExit)
       .catch((err: unknown) => log.error('shutdown failed', { error: String(err) }))
@@ -91,6 +112,28 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+async function startEdge(edgeConfig: EdgeConfig, agent: MiniAgent, log: Logger): Promise<Edge> {
+  const tls = edgeConfig.tls
+    ? { cert: fs.readFileSync(edgeConfig.tls.certFile), key: fs.readFileSync(edgeConfig.tls.keyFile) }
+    : undefined;
+  const edge = createEdge({
+    host: edgeConfig.host,
+    port: edgeConfig.port,
+    ...(tls ? { tls } : {}),
+    trustedForwarders: edgeConfig.trustedForwarders,
+    routes: { lookup: (hostname) => agent.route(hostname) },
+    log: log.child({ component: 'edge' }),
+  });
+  agent.onClawRemoved((clawId) => edge.dropClaw(clawId));
+  const port = await edge.listen();
+  if (!tls && !isLoopback(edgeConfig.host))
+    log.warn('the edge serves plain HTTP beyond loopback: gateway tokens cross the network in clear', {
+      host: edgeConfig.host,
+    });
+  console.log(`mini-agent: edge on ${tls ? 'https' : 'http'}://${edgeConfig.host}:${port}`);
+  return edge;
 }
 
 main().catch((err: unknown) => {

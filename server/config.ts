@@ -55,8 +55,12 @@ const EnvSchema = z.object({
     return origins;
   }),
   TUNNEL_DOMAIN: z.string().default('claws.localhost'),
-  /** tunnel: connect to wss://<tunnelHostname>; direct: connect to the Mini's host and port (local runs). */
+  /** tunnel: wss://<tunnelHostname> (Cloudflare); direct: the Mini's edge (server/gateway/upstream-url.ts). */
   UPSTREAM_MODE: z.enum(['tunnel', 'direct']).default('direct'),
+  /** PEM file of CAs trusted for gateway connections besides the system's (a private CA; tests). */
+  UPSTREAM_CA_FILE: optionalString,
+  /** Tests: dial this IP for every tunnel hostname (TLS name and Host unchanged), where no DNS knows them. */
+  UPSTREAM_TUNNEL_CONNECT_TO: z.preprocess(emptyAsUndefined, z.union([z.ipv4(), z.ipv6()]).optional()),
   R2_ENDPOINT: optionalString,
   R2_ACCESS_KEY_ID: optionalString,
   R2_SECRET_ACCESS_KEY: optionalString,

@@ -56,8 +56,9 @@ export function MiniList() {
               <span style={{ width: `${(100 * m.allocated) / m.capacity}%` }} />
             </div>
             <p className={styles.allocation} data-testid="allocation">
-              {m.allocated} of {m.capacity} claws · ports {m.portRangeStart}–{m.portRangeEnd} · last seen{' '}
-              <Ago date={m.lastSeenAt} />
+              {m.allocated} of {m.capacity} claws · ports {m.portRangeStart}–{m.portRangeEnd}
+              {m.portStride > 1 && ` (${m.portStride} per claw)`}
+              {m.edgePort !== null && ` · edge :${m.edgePort}`} · last seen <Ago date={m.lastSeenAt} />
             </p>
             {m.usedPorts.length > 0 && (
               <p className={styles.ports}>{m.usedPorts.map((u) => `${u.port} (${u.clawSlug})`).join(', ')}</p>

@@ -7,7 +7,7 @@ import { errorMessage } from '@/app/_lib/errors';
 import { useTRPC } from '@/app/_trpc/client';
 import styles from './fleet.module.css';
 
-/** Adds a Mini to the fleet: its agent, tunnel suffix, port range and capacity. */
+/** Adds a Mini to the fleet: its agent, tunnel suffix, port range, capacity, ports per claw and edge. */
 export function RegisterMini() {
   const trpc = useTRPC();
   const qc = useQueryClient();
@@ -19,6 +19,8 @@ export function RegisterMini() {
     portRangeStart: '20000',
     portRangeEnd: '20099',
     capacity: '10',
+    portStride: '1',
+    edgePort: '',
   });
   const register = useMutation(
     trpc.fleet.register.mutationOptions({
@@ -32,16 +34,18 @@ export function RegisterMini() {
       portRangeStart: Number(f.portRangeStart),
       portRangeEnd: Number(f.portRangeEnd),
       capacity: Number(f.capacity),
+      portStride: Number(f.portStride),
+      edgePort: f.edgePort ? Number(f.edgePort) : undefined,
     });
   };
-  const field = (key: keyof typeof f, label: string, type = 'text') => (
+  const field = (key: keyof typeof f, label: string, type = 'text', required = true) => (
     <Field id={`mini-${key}`} label={label}>
       <input
         id={`mini-${key}`}
         type={type}
         value={f[key]}
         onChange={(e) => setF({ ...f, [key]: e.target.value })}
-        required
+        required={required}
       />
     </Field>
   );
@@ -57,6 +61,11 @@ export function RegisterMini() {
           {field('portRangeStart', 'First port', 'number')}
           {field('portRangeEnd', 'Last port', 'number')}
           {field('capacity', 'Capacity', 'number')}
+        </div>
+        <div className="row">
+          {/* The real OpenClaw gateway needs 120: its browser ports reach base + 110. */}
+          {field('portStride', 'Ports per claw', 'number')}
+          {field('edgePort', 'Edge port (direct mode)', 'number', false)}
         </div>
         {register.error && <ErrorText role="alert">{errorMessage(register.error)}</ErrorText>}
         {register.isSuccess && <p role="status">Registered {register.data.hostname}.</p>}

@@ -32,6 +32,8 @@ export interface DevGatewayOptions {
   trustedProxies: string[];
   allowedOrigins: string[];
   log: (line: string) => void;
+  /** Always written: how each upgrade was attributed (local, or which client behind which proxy). */
+  audit: (line: string) => void;
 }
 
 export function startDevGateway(o: DevGatewayOptions) {
@@ -67,11 +69,14 @@ export function startDevGateway(o: DevGatewayOptions) {
   });
   const handlers = { handshakeTimeoutMs: o.handshakeTimeoutMs, log: o.log, connect, request };
   server.on('upgrade', (req, socket, head) => {
-    const attribution = attributeUpgrade(req.socket.remoteAddress, req.headers, o.trustedProxies);
+    const peer = req.socket.remoteAddress;
+    const attribution = attributeUpgrade(peer, req.headers, o.trustedProxies);
     if (!attribution.ok) {
+      o.audit(`upgrade from ${peer} refused: proxy_attribution_required`);
       socket.end(attribution.response);
       return;
     }
+    o.audit(`upgrade from ${peer} attributed ${attribution.kind} client=${attribution.clientIp}`);
     wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, attribution, conns, handlers));
   });
 

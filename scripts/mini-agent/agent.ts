@@ -60,6 +60,8 @@ export class MiniAgent {
 
   startClaw(req: StartClawRequest): Promise<StartClawResult> {
     return this.#withLock(req.clawId, async () => {
+      const hostname = this.#hostnameFor(req);
+      if (!hostname.ok) return { ok: false, conflict: hostname.conflict };
       const existing = this.#claws.get(req.clawId);
       if (existing) {
         if (existing.record.port !== req.port)
@@ -70,6 +72,7 @@ export class MiniAgent {
         if (!sameSecret(existing.record.gatewayToken, req.gatewayToken))
           return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
         existing.setControlPlaneDevice(req.controlPlaneDevice ?? existing.record.controlPlaneDevice);
+        if (hostname.name) existing.record.hostname = hostname.name;
         this.persist();
         existing.ensureRunning();
         return { ok: true, created: false };
@@ -92,6 +95,7 @@ export class MiniAgent {
         port: req.port,
         gatewayToken: req.gatewayToken,
         ...(req.controlPlaneDevice ? { controlPlaneDevice: req.controlPlaneDevice } : {}),
+        ...(hostname.name ? { hostname: hostname.name } : {}),
       });
       this.#claws.set(req.clawId, s);
       this.persist(); // durable before we answer, and before the gateway exists
@@ -119,9 +123,46 @@ export class MiniAgent {
       await s.stop();
       this.#claws.delete(clawId);
       this.persist();
+      for (const listener of this.#removed) listener(clawId);
       fs.rmSync(this.clawDir(clawId), { recursive: true, force: true });
       this.log.info('claw removed', { clawId });
     });
+  }
+
+  // ─── The edge's routes (edge.ts) ───────────────────────────────────────────────────────────
+
+  #removed = new Set<(clawId: string) => void>();
+
+  /** Called once a claw is stopped and forgotten (the edge cuts what is left of its connections). */
+  onClawRemoved(listener: (clawId: string) => void): void {
+    this.#removed.add(listener);
+  }
+
+  /**
+   * The claw served as `hostname`, read from the records on every call, so a claw started or
+   * stopped is routed or unrouted at once, with nothing to restart or resynchronize.
+   */
+  route(hostname: string): { clawId: string; port: number } | undefined {
+    for (const s of this.#claws.values())
+      if (this.#servedAs(s.record) === hostname) return { clawId: s.record.clawId, port: s.record.port };
+    return undefined;
+  }
+
+  #servedAs(record: ClawRecord): string | undefined {
+    const suffix = this.config.tunnelSuffix;
+    return record.hostname ?? (suffix ? `claw-${record.clawId}.${suffix}`.toLowerCase() : undefined);
+  }
+
+  /** The name a start request gives its claw, unless it is not one of this Mini's (a misregistered Mini). */
+  #hostnameFor(req: StartClawRequest): { ok: true; name?: string } | { ok: false; conflict: string } {
+    const suffix = this.config.tunnelSuffix;
+    if (!req.hostname) return { ok: true };
+    if (suffix && !req.hostname.endsWith(`.${suffix}`))
+      return {
+        ok: false,
+        conflict: `This Mini serves *.${suffix}; ${req.hostname} is not one of its names (check the Mini's tunnel suffix)`,
+      };
+    return { ok: true, name: req.hostname };
   }
 
   /**

@@ -30,7 +30,29 @@ export interface AgentConfig {
   trustedProxies: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   tuning: SupervisorTuning;
+
+  // ─── The edge and the tunnel (edge.ts, tunnel-config.ts) ──────────────────────────────────
+  /** `serve` (the agent), or `tunnel-config` (print/write this Mini's cloudflared config and exit). */
+  command: 'serve' | 'tunnel-config';
+  /** The Mini's tunnel suffix: its claws are `claw-<id>.<suffix>` (the Mini's registered suffix). */
+  tunnelSuffix: string | undefined;
+  /** The Mini's one ingress; undefined: none (a local agent, whose gateways only this machine reaches). */
+  edge: EdgeConfig | undefined;
+  /** `tunnel-config` only: what goes into cloudflared's config besides the ingress rule. */
+  tunnel: { id: string | undefined; credentialsFile: string | undefined; out: string | undefined };
 }
+
+export interface EdgeConfig {
+  host: string;
+  port: number;
+  /** Peers whose forwarding headers the edge keeps: cloudflared, which runs on this Mini. */
+  trustedForwarders: string[];
+  /** PEM files: the edge serves TLS with them (direct mode). */
+  tls: { certFile: string; keyFile: string } | undefined;
+}
+
+/** Where the edge connects to gateways from, so the one address their trustedProxies must list. */
+export const EDGE_PROXY_ADDRESS = '127.0.0.1';
 
 export interface SupervisorTuning {
   /** How long a gateway may take to answer hello-ok after it starts before it counts as a failed start. */
@@ -61,13 +83,29 @@ Options (environment variable in brackets):
   --gateway-cmd <cmd>        gateway program [MINI_AGENT_GATEWAY_CMD]
                              (default: node --import tsx scripts/dev-gateway.ts)
   --trusted-proxies <ips>    comma-separated addresses written to each gateway's config as
-                             gateway.trustedProxies, e.g. 127.0.0.1 behind a local Cloudflare
-                             tunnel [MINI_AGENT_TRUSTED_PROXIES] (default: none, no config written)
+                             gateway.trustedProxies [MINI_AGENT_TRUSTED_PROXIES] (default: none, no
+                             config written; with the edge: 127.0.0.1, the edge's own address)
+  --tunnel-suffix <suffix>   this Mini's tunnel suffix, as registered; claws are claw-<id>.<suffix>
+                             [MINI_AGENT_TUNNEL_SUFFIX]
+  --edge-port <n>            run the edge, the Mini's one ingress, on this port: it routes
+                             claw-<id>.<suffix> to that claw's gateway [MINI_AGENT_EDGE_PORT]
+  --edge-host <addr>         the edge's listen address [MINI_AGENT_EDGE_HOST] (default 127.0.0.1,
+                             where cloudflared reaches it; direct mode: the Mini's private address)
+  --edge-cert <file>, --edge-key <file>
+                             PEM certificate and key: the edge serves TLS (direct mode)
+                             [MINI_AGENT_EDGE_CERT, MINI_AGENT_EDGE_KEY]
+  --edge-trusted-forwarders <ips>
+                             peers whose X-Forwarded-For / Cf-* headers the edge keeps
+                             [MINI_AGENT_EDGE_TRUSTED_FORWARDERS] (default 127.0.0.1,::1: cloudflared)
   --dev                      local runs: print the token at start (without MINI_AGENT_TOKEN, an
                              agent on a loopback address uses the fixed dev token anyway)
   --stop-gateways-on-exit    stop every gateway when the agent exits (default: leave them running;
                              the next agent start adopts them)
   --help
+
+tunnel-config [--tunnel-id <uuid>] [--credentials-file <file>] [--out <file>]
+  prints (or writes) this Mini's cloudflared config: one wildcard ingress rule, *.<suffix> to the
+  edge, and a 404 for everything else. Needs --tunnel-suffix and --edge-port.
 
 Bearer token: MINI_AGENT_TOKEN (at least 16 characters; required unless --host is loopback).
 Tuning: MINI_AGENT_READY_TIMEOUT_MS, MINI_AGENT_RESTART_BACKOFF_MS, MINI_AGENT_RESTART_BACKOFF_MAX_MS,
@@ -105,12 +143,25 @@ const Schema = z.object({
   pairingWindowMs: ms(60_000),
   pairingIntervalMs: ms(1000),
   trustedProxies: z.preprocess(emptyAsUndefined, z.string().optional()),
+  tunnelSuffix: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/, 'lowercase letters, digits, dots and hyphens only')
+      .optional(),
+  ),
+  edgePort: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).optional()),
+  edgeHost: z.preprocess(emptyAsUndefined, z.string().min(1).default('127.0.0.1')),
+  edgeCert: z.preprocess(emptyAsUndefined, z.string().optional()),
+  edgeKey: z.preprocess(emptyAsUndefined, z.string().optional()),
+  edgeTrustedForwarders: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1,::1')),
 });
 
 export function parseAgentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   let values;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       options: {
         port: { type: 'string' },
@@ -118,17 +169,29 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         'state-dir': { type: 'string' },
         'gateway-cmd': { type: 'string' },
         'trusted-proxies': { type: 'string' },
+        'tunnel-suffix': { type: 'string' },
+        'edge-port': { type: 'string' },
+        'edge-host': { type: 'string' },
+        'edge-cert': { type: 'string' },
+        'edge-key': { type: 'string' },
+        'edge-trusted-forwarders': { type: 'string' },
+        'tunnel-id': { type: 'string' },
+        'credentials-file': { type: 'string' },
+        out: { type: 'string' },
         dev: { type: 'boolean', default: false },
         'stop-gateways-on-exit': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
     }));
   } catch (err) {
     throw new ConfigError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
   }
   if (values.help) throw new HelpRequested();
+  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'tunnel-config'))
+    throw new ConfigError(`Unknown command ${positionals.join(' ')}\n\n${USAGE}`);
+  const command = positionals[0] === 'tunnel-config' ? 'tunnel-config' : 'serve';
 
   const parsed = Schema.safeParse({
     host: values.host ?? env.MINI_AGENT_HOST,
@@ -146,6 +209,12 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     pairingWindowMs: env.MINI_AGENT_PAIRING_WINDOW_MS,
     pairingIntervalMs: env.MINI_AGENT_PAIRING_INTERVAL_MS,
     trustedProxies: values['trusted-proxies'] ?? env.MINI_AGENT_TRUSTED_PROXIES,
+    tunnelSuffix: values['tunnel-suffix'] ?? env.MINI_AGENT_TUNNEL_SUFFIX,
+    edgePort: values['edge-port'] ?? env.MINI_AGENT_EDGE_PORT,
+    edgeHost: values['edge-host'] ?? env.MINI_AGENT_EDGE_HOST,
+    edgeCert: values['edge-cert'] ?? env.MINI_AGENT_EDGE_CERT,
+    edgeKey: values['edge-key'] ?? env.MINI_AGENT_EDGE_KEY,
+    edgeTrustedForwarders: values['edge-trusted-forwarders'] ?? env.MINI_AGENT_EDGE_TRUSTED_FORWARDERS,
   });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -158,7 +227,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   const dev = values.dev === true || (!c.token && loopback);
   let token = c.token;
   if (!token) {
-    if (!loopback)
+    if (!loopback && command === 'serve')
       throw new ConfigError(
         `MINI_AGENT_TOKEN is required when the agent listens on ${c.host}, beyond this machine`,
       );
@@ -169,6 +238,17 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   const gatewayCommand = c.gatewayCmd ? splitCommand(c.gatewayCmd) : defaultGatewayCommand();
   if (gatewayCommand.length === 0) throw new ConfigError('MINI_AGENT_GATEWAY_CMD is empty');
 
+  const edge = edgeConfig(c, command);
+  if (edge && edge.port !== 0 && edge.port === c.port && edge.host === c.host)
+    throw new ConfigError('The edge needs a port of its own, not the agent API’s');
+  const listedProxies = list(c.trustedProxies);
+  // The edge is the gateways' only proxy: they must believe its forwarded addresses and no one
+  // else's (a forwarded header from another address is refused with 403).
+  if (edge && listedProxies.length && listedProxies.join(',') !== EDGE_PROXY_ADDRESS)
+    throw new ConfigError(
+      `With the edge, gateways trust only the edge (${EDGE_PROXY_ADDRESS}); --trusted-proxies ${listedProxies.join(',')} would trust others`,
+    );
+
   return {
     host: c.host,
     port: c.port,
@@ -177,10 +257,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     stateDir: path.resolve(c.stateDir),
     gatewayCommand,
     stopGatewaysOnExit: values['stop-gateways-on-exit'] === true,
-    trustedProxies: (c.trustedProxies ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
+    trustedProxies: edge ? [EDGE_PROXY_ADDRESS] : listedProxies,
     logLevel: c.logLevel,
     tuning: {
       readyTimeoutMs: c.readyTimeoutMs,
@@ -192,6 +269,36 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
       pairingWindowMs: c.pairingWindowMs,
       pairingIntervalMs: c.pairingIntervalMs,
     },
+    command,
+    tunnelSuffix: c.tunnelSuffix,
+    edge,
+    tunnel: { id: values['tunnel-id'], credentialsFile: values['credentials-file'], out: values.out },
+  };
+}
+
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
+function edgeConfig(c: z.infer<typeof Schema>, command: AgentConfig['command']): EdgeConfig | undefined {
+  if (c.edgePort === undefined) {
+    if (command === 'tunnel-config')
+      throw new ConfigError('tunnel-config needs --edge-port (MINI_AGENT_EDGE_PORT)');
+    return undefined;
+  }
+  if (!c.tunnelSuffix)
+    throw new ConfigError('The edge needs --tunnel-suffix (MINI_AGENT_TUNNEL_SUFFIX): the names it serves');
+  if (!c.edgeCert !== !c.edgeKey) throw new ConfigError('--edge-cert and --edge-key go together');
+  return {
+    host: c.edgeHost,
+    port: c.edgePort,
+    trustedForwarders: list(c.edgeTrustedForwarders),
+    tls:
+      c.edgeCert && c.edgeKey
+        ? { certFile: path.resolve(c.edgeCert), keyFile: path.resolve(c.edgeKey) }
+        : undefined,
   };
 }
 

@@ -18,6 +18,8 @@ export const ClawRecord = z.object({
   pid: z.number().int().positive().optional(),
   gatewayToken: z.string(),
   controlPlaneDevice: ControlPlaneDevice.optional(),
+  /** What the edge serves this claw as (StartClawRequest.hostname). */
+  hostname: z.string().optional(),
 });
 export type ClawRecord = z.infer<typeof ClawRecord>;
 

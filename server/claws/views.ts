@@ -11,8 +11,9 @@ export function clawView(c: ClawState, miniHostname: string | null = null) {
     target: c.target,
     mini: c.miniId ? { id: c.miniId, hostname: miniHostname } : null,
     port: c.miniPort,
+    // Where the Mini's edge serves the gateway: reachable only with the gateway token and a paired
+    // device, so shown, never linked (members chat through the proxy).
     tunnelHostname: c.tunnelHostname,
-    gatewayUrl: c.tunnelHostname ? `https://${c.tunnelHostname}` : null,
     lastError: c.lastError,
     failedStep: c.failedStep,
     attempts: c.attempts,

@@ -45,6 +45,8 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
       port: claw.miniPort,
       gatewayToken,
       controlPlaneDevice: await this.device(),
+      // The Mini's edge serves the claw under this name (tunnel and direct mode alike).
+      ...(claw.tunnelHostname ? { hostname: claw.tunnelHostname } : {}),
     });
   }
 

@@ -61,6 +61,13 @@ export const ControlPlaneDevice = z.object({
 });
 export type ControlPlaneDevice = z.infer<typeof ControlPlaneDevice>;
 
+/** A DNS name: lowercase labels of letters, digits and hyphens. */
+export const Hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/, 'a lowercase DNS name');
+
 /** POST /claws. Idempotent per claw: the same claw on the same port with the same token is a no-op. */
 export const StartClawRequest = z.object({
   clawId: ClawId,
@@ -71,6 +78,11 @@ export const StartClawRequest = z.object({
     .max(512)
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
   controlPlaneDevice: ControlPlaneDevice.optional(),
+  /**
+   * The claw's hostname (`claw-<id>.<tunnel suffix>`): the Mini's edge routes requests for it to
+   * this claw's gateway. Absent (older control planes): the agent derives it from its own suffix.
+   */
+  hostname: Hostname.optional(),
 });
 export type StartClawRequest = z.infer<typeof StartClawRequest>;
 

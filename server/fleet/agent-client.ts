@@ -167,6 +167,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
           port: input.port,
           gatewayToken: input.gatewayToken,
           ...(input.controlPlaneDevice ? { controlPlaneDevice: input.controlPlaneDevice } : {}),
+          ...(input.hostname ? { hostname: input.hostname } : {}),
         } satisfies StartClawRequest,
       });
     },

@@ -16,9 +16,10 @@ const ROUNDS = 10;
 
 /**
  * Places a requested claw: in one transaction, lock the best eligible Mini's row, read the ports in
- * use there from the claws projection, take the lowest free one and append MiniAllocated. The lock
- * serializes allocators on a Mini; the partial unique index on live (mini_id, mini_port) and the
- * capacity CHECK would refuse anything that slipped through.
+ * use there from the claws projection, take the lowest free port block (placement.ts says why a
+ * claw needs a block) and append MiniAllocated. The lock serializes allocators on a Mini; the
+ * partial unique index on live (mini_id, mini_port) and the capacity CHECK would refuse anything
+ * that slipped through.
  */
 export async function allocateClaw(
   store: EventStore,
@@ -34,10 +35,11 @@ export async function allocateClaw(
           const locked = await lockMini(tx.db, candidate.id);
           if (!locked || !isEligible(locked)) continue;
           // Ports held by claws, and ports the Mini found held by processes that are not Claws'.
-          const port = lowestFreePort(locked.portRangeStart, locked.portRangeEnd, [
-            ...(await portsInUse(tx.db, locked.id)),
-            ...locked.blockedPorts,
-          ]);
+          const port = lowestFreePort(
+            { start: locked.portRangeStart, end: locked.portRangeEnd, stride: locked.portStride },
+            await portsInUse(tx.db, locked.id),
+            locked.blockedPorts,
+          );
           if (port === null) continue;
           const r = await tx.append(
             clawsProjection,

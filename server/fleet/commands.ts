@@ -8,6 +8,7 @@ import {
   decideUncordon,
   decideUpdate,
   liveMini,
+  portSlots,
   type MiniEvent,
   type MiniState,
 } from '../../events/mini';
@@ -45,20 +46,34 @@ const TunnelSuffix = z
   .max(200)
   .regex(/^[a-z0-9.-]+$/, 'lowercase letters, digits, dots and hyphens only');
 
-const withRange = <T extends { portRangeStart?: number; portRangeEnd?: number; capacity?: number }>(
+const withRange = <
+  T extends {
+    portRangeStart?: number;
+    portRangeEnd?: number;
+    capacity?: number;
+    portStride?: number;
+    edgePort?: number | null;
+  },
+>(
   v: T,
   ctx: z.RefinementCtx,
 ) => {
   if (v.portRangeStart !== undefined && v.portRangeEnd !== undefined && v.portRangeEnd < v.portRangeStart)
     ctx.addIssue({ code: 'custom', path: ['portRangeEnd'], message: 'must not be below portRangeStart' });
   if (v.portRangeStart !== undefined && v.portRangeEnd !== undefined && v.capacity !== undefined)
-    if (v.capacity > v.portRangeEnd - v.portRangeStart + 1)
+    if (v.capacity > portSlots(v.portRangeStart, v.portRangeEnd, v.portStride ?? 1))
       ctx.addIssue({
         code: 'custom',
         path: ['capacity'],
-        message: 'must not exceed the number of ports in the range',
+        message: 'must not exceed the port blocks in the range (its ports divided by portStride)',
       });
+  if (v.portRangeStart !== undefined && v.portRangeEnd !== undefined && typeof v.edgePort === 'number')
+    if (v.edgePort >= v.portRangeStart && v.edgePort <= v.portRangeEnd)
+      ctx.addIssue({ code: 'custom', path: ['edgePort'], message: 'must lie outside the port range' });
 };
+
+/** Ports per claw: 1 for dev gateways, at least OPENCLAW_PORT_SPAN for the real one (placement.ts). */
+const PortStride = z.coerce.number().int().min(1).max(1000);
 
 export const RegisterMiniInput = z
   .object({
@@ -69,6 +84,8 @@ export const RegisterMiniInput = z
     portRangeStart: Port,
     portRangeEnd: Port,
     capacity: z.coerce.number().int().min(1).max(1000),
+    edgePort: Port.optional(),
+    portStride: PortStride.optional(),
   })
   .superRefine(withRange);
 
@@ -81,6 +98,8 @@ export const UpdateMiniInput = z
     portRangeStart: Port.optional(),
     portRangeEnd: Port.optional(),
     capacity: z.coerce.number().int().min(1).max(1000).optional(),
+    edgePort: Port.nullable().optional(),
+    portStride: PortStride.optional(),
   })
   .superRefine(withRange);
 

@@ -16,10 +16,38 @@ export function rankMinis<
     );
 }
 
-/** The lowest port of [start, end] not in `used`, or null when the range is full. */
-export function lowestFreePort(start: number, end: number, used: Iterable<number>): number | null {
-  const taken = new Set(used);
-  for (let p = start; p <= end; p++) if (!taken.has(p)) return p;
+/**
+ * Why claws on one Mini are `portStride` ports apart. Measured on OpenClaw 2026.9.6 (`ss -ltnp`):
+ * an idle gateway binds only its own port P (127.0.0.1 and ::1). Once its browser tool has run it
+ * also binds P+10 (the Chrome extension relay: browser control port P+2, plus 8; more extension
+ * profiles count down from there), and the Chromium it launches binds P+11 (CDP of the default
+ * `openclaw` profile); each further managed profile takes the next port, up to P+110 (the derived
+ * CDP range is P+11..P+110; docs/gateway/multiple-gateways.md asks for 120 between gateways). Two
+ * gateways one port apart collided for real: the second found P+11 taken by the first's Chrome and
+ * attached to it (a claw driving another claw's browser, CDP has no authentication), and its relay
+ * could not listen. So a Mini running the real gateway is registered with a stride of at least 111
+ * (120 as the docs say); dev gateways bind one port and use 1.
+ */
+export const OPENCLAW_PORT_SPAN = 111;
+
+/**
+ * The lowest base port whose whole block [port, port + stride) lies in [start, end] and overlaps
+ * neither another claw's block (claws' base ports in `claws`) nor a port held by another process
+ * (`blocked`); null when the range is full.
+ */
+export function lowestFreePort(
+  range: { start: number; end: number; stride?: number },
+  claws: Iterable<number>,
+  blocked: Iterable<number> = [],
+): number | null {
+  const stride = Math.max(1, range.stride ?? 1);
+  const bases = [...claws];
+  const held = [...blocked];
+  for (let p = range.start; p + stride - 1 <= range.end; p += stride) {
+    const clash =
+      bases.some((b) => b > p - stride && b < p + stride) || held.some((h) => h >= p && h < p + stride);
+    if (!clash) return p;
+  }
   return null;
 }
 

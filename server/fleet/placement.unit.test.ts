@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isEligible, lowestFreePort, rankMinis, tunnelHostnameFor } from './placement';
+import { portSlots } from '../../events/mini';
+import { isEligible, lowestFreePort, OPENCLAW_PORT_SPAN, rankMinis, tunnelHostnameFor } from './placement';
 
 const mini = (hostname: string, allocated: number, capacity: number, extra: object = {}) => ({
   hostname,
@@ -35,10 +36,48 @@ describe('placement', () => {
   });
 
   it('takes the lowest free port in the range', () => {
-    assert.equal(lowestFreePort(100, 105, []), 100);
-    assert.equal(lowestFreePort(100, 105, [100, 101, 103]), 102);
-    assert.equal(lowestFreePort(100, 102, [100, 101, 102]), null);
-    assert.equal(lowestFreePort(100, 100, [99, 101]), 100);
+    const range = { start: 100, end: 105 };
+    assert.equal(lowestFreePort(range, []), 100);
+    assert.equal(lowestFreePort(range, [100, 101, 103]), 102);
+    assert.equal(lowestFreePort({ start: 100, end: 102 }, [100, 101, 102]), null);
+    assert.equal(lowestFreePort({ start: 100, end: 100 }, [99, 101]), 100);
+    assert.equal(lowestFreePort(range, [100], [101, 102]), 103);
+  });
+
+  it('with a stride, gives every claw a whole block that overlaps no other', () => {
+    const range = { start: 20000, end: 20359, stride: 120 };
+    assert.equal(lowestFreePort(range, []), 20000);
+    assert.equal(lowestFreePort(range, [20000]), 20120);
+    assert.equal(lowestFreePort(range, [20000, 20120]), 20240);
+    // A block must fit in the range: 20240 + 119 = 20359 does, nothing after it.
+    assert.equal(lowestFreePort(range, [20000, 20120, 20240]), null);
+    // A claw placed off the grid (under an older stride) blocks every base within a stride of it.
+    assert.equal(lowestFreePort(range, [20005]), 20240);
+    // A port another process holds anywhere in a block rules that block out.
+    assert.equal(lowestFreePort(range, [], [20011]), 20120);
+    assert.equal(lowestFreePort(range, [], [20119, 20120]), 20240);
+  });
+
+  it('never hands out two overlapping blocks, whatever the stride and the order', () => {
+    for (const stride of [1, 2, 7, 111, 120]) {
+      const range = { start: 24000, end: 24000 + stride * 9 + (stride > 1 ? stride - 2 : 0), stride };
+      const bases: number[] = [];
+      for (let p = lowestFreePort(range, bases); p !== null; p = lowestFreePort(range, bases)) bases.push(p);
+      assert.equal(bases.length, portSlots(range.start, range.end, stride));
+      for (const a of bases) {
+        assert.ok(a + stride - 1 <= range.end, `block at ${a} leaves the range`);
+        for (const b of bases) if (a !== b) assert.ok(Math.abs(a - b) >= stride, `${a} and ${b} overlap`);
+      }
+    }
+  });
+
+  it('counts the blocks a range holds', () => {
+    assert.equal(portSlots(20000, 20359, 120), 3);
+    assert.equal(portSlots(20000, 20358, 120), 2);
+    assert.equal(portSlots(100, 105, 1), 6);
+    assert.equal(portSlots(100, 99, 1), 0);
+    // The real gateway's derived ports reach base + 110: a stride below that would overlap.
+    assert.equal(OPENCLAW_PORT_SPAN, 111);
   });
 
   it('names each claw its own tunnel hostname', () => {

@@ -14,6 +14,8 @@ export async function fleetView(db: Kysely<Database>) {
     portRangeStart: m.portRangeStart,
     portRangeEnd: m.portRangeEnd,
     capacity: m.capacity,
+    edgePort: m.edgePort,
+    portStride: m.portStride,
     allocated: m.allocated,
     status: m.status,
     cordoned: m.cordoned,

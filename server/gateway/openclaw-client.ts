@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { LookupFunction, Socket } from 'node:net';
+import type tls from 'node:tls';
 import WebSocket from 'ws';
 import { signDeviceAuth, type DeviceIdentity } from './device-identity';
 
@@ -19,6 +21,15 @@ export interface ConnectOptions {
   deviceFamily?: string;
   caps?: string[];
   headers?: Record<string, string>;
+  /**
+   * For the TLS and TCP connect (server/gateway/upstream-url.ts): the TLS name, extra CAs, how the
+   * certificate's identity is checked, and a resolver. Verification is never turned off.
+   */
+  connect?: Pick<tls.ConnectionOptions, 'servername' | 'ca' | 'checkServerIdentity'> & {
+    lookup?: LookupFunction;
+    /** Opens the connection itself (a certificate pinned by fingerprint). */
+    createConnection?: (options: tls.ConnectionOptions) => Socket;
+  };
   timeoutMs?: number;
   version?: string;
 }
@@ -77,11 +88,14 @@ export interface Connected {
 export function openclawConnect(opts: ConnectOptions): Promise<Connected> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   return new Promise<Connected>((resolve, reject) => {
+    // ws hands these to https.request / tls.connect as they are; its typings lack `servername` and
+    // `lookup` and give checkServerIdentity a boolean result Node does not use, hence the cast.
     const ws = new WebSocket(opts.url, {
+      ...opts.connect,
       perMessageDeflate: false,
       headers: opts.headers,
       handshakeTimeout: timeoutMs,
-    });
+    } as WebSocket.ClientOptions);
     let challenge: Challenge | undefined;
     let settled = false;
     let lastError: OpenClawConnectError | undefined;

@@ -13,6 +13,7 @@ import { gatewayTokenSecret } from '../secrets/secret-store';
 import type { Connected } from './openclaw-client';
 import { CLOSE } from './proxy/close-codes';
 import { DEFAULT_LIMITS, runProxySession, type ProxyLimits } from './proxy/session';
+import { upstreamSettings } from './upstream-url';
 import { connectAsControlPlane, grantProblem } from './verify-access';
 
 const PATH = /^\/api\/ws\/claws\/([a-z0-9-]{1,63})\/([a-z0-9-]{1,63})\/?$/;
@@ -32,6 +33,7 @@ export interface ProxyDeps {
 export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
   const db = runtime.database.db;
   const cfg = runtime.config;
+  const upstream = upstreamSettings(cfg);
   const own = [
     `http://${cfg.HOST}:${cfg.PORT}`,
     `http://localhost:${cfg.PORT}`,
@@ -58,7 +60,7 @@ export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
         secrets: runtime.secrets,
         claw,
         mini,
-        mode: cfg.UPSTREAM_MODE,
+        upstream,
         token,
         timeoutMs: 10_000,
       }).then((c) => {

@@ -3,7 +3,7 @@ import type { MiniState } from '../../events/mini';
 import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { loadControlPlaneIdentity } from './control-plane-identity';
 import { openclawConnect, OpenClawConnectError, type Connected, type HelloOk } from './openclaw-client';
-import { upstreamUrl, type UpstreamMode } from './upstream-url';
+import { upstreamTarget, type UpstreamSettings } from './upstream-url';
 
 export const PROXY_SCOPES = ['operator.read', 'operator.write'];
 export const PROXY_CLIENT = { clientId: 'gateway-client', mode: 'backend', platform: 'linux' } as const;
@@ -17,13 +17,16 @@ export async function connectAsControlPlane(opts: {
   secrets: SecretStore;
   claw: ClawState;
   mini: MiniState | null;
-  mode: UpstreamMode;
+  upstream: UpstreamSettings;
   token: string;
   timeoutMs: number;
 }): Promise<Connected> {
   const identity = await loadControlPlaneIdentity(opts.secrets);
+  const target = upstreamTarget(opts.claw, opts.mini, opts.upstream);
   return openclawConnect({
-    url: upstreamUrl(opts.claw, opts.mini, opts.mode),
+    url: target.url,
+    connect: target.options,
+    ...(target.options.headers ? { headers: target.options.headers } : {}),
     token: opts.token,
     identity: {
       deviceId: identity.deviceId,
@@ -57,13 +60,13 @@ export async function verifyGatewayAccess(
   secrets: SecretStore,
   claw: ClawState,
   mini: MiniState | null,
-  mode: UpstreamMode,
+  upstream: UpstreamSettings,
   timeoutMs = 5000,
 ): Promise<GatewayAccess> {
   const token = await secrets.get(gatewayTokenSecret(claw.id));
   if (!token) return { ok: false, retry: 'never', reason: 'The claw has no gateway token' };
   try {
-    const { ws, hello } = await connectAsControlPlane({ secrets, claw, mini, mode, token, timeoutMs });
+    const { ws, hello } = await connectAsControlPlane({ secrets, claw, mini, upstream, token, timeoutMs });
     ws.close(1000);
     const problem = grantProblem(hello);
     if (problem) return { ok: false, ...problem };

@@ -2,6 +2,7 @@ import { createBucketStore } from '../buckets';
 import { createDeploymentServices } from '../deployment';
 import { MiniHealthLoop } from '../fleet/health';
 import { Reconciler } from '../fleet/reconciler';
+import { upstreamSettings } from '../gateway/upstream-url';
 import { verifyGatewayAccess } from '../gateway/verify-access';
 import { createLogger, type Logger } from '../log';
 import type { Runtime } from '../runtime';
@@ -18,6 +19,7 @@ export interface ProvisioningHandle {
 export function createProvisioning(runtime: Runtime, log: Logger = createLogger(runtime.config.LOG_LEVEL)) {
   const cfg = runtime.config;
   const deployments = createDeploymentServices(runtime);
+  const upstream = upstreamSettings(cfg);
   const buckets = createBucketStore(
     cfg.R2_ENDPOINT && cfg.R2_ACCESS_KEY_ID && cfg.R2_SECRET_ACCESS_KEY
       ? {
@@ -34,7 +36,7 @@ export function createProvisioning(runtime: Runtime, log: Logger = createLogger(
       secrets: runtime.secrets,
       buckets,
       deploymentFor: deployments.forTarget,
-      verifyAccess: (claw, mini) => verifyGatewayAccess(runtime.secrets, claw, mini, cfg.UPSTREAM_MODE),
+      verifyAccess: (claw, mini) => verifyGatewayAccess(runtime.secrets, claw, mini, upstream),
       log: log.child({ component: 'provisioner' }),
     },
     {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { upstreamUrl } from '../upstream-url';
 import { checkBrowserFrame } from './allowlist';
 import { browserCloseFor, CLOSE } from './close-codes';
 import { redactHello } from './redact';
@@ -57,15 +56,5 @@ describe('proxy pieces', () => {
       const mapped = browserCloseFor(code, 'x').code;
       assert.ok(mapped !== 1005 && mapped !== 1006);
     }
-  });
-
-  it('builds the upstream URL for tunnel and direct modes', () => {
-    const claw = { tunnelHostname: 'claw-1.claws.example.com', miniPort: 20001 };
-    assert.equal(upstreamUrl(claw, null, 'tunnel'), 'wss://claw-1.claws.example.com');
-    assert.equal(
-      upstreamUrl(claw, { agentUrl: 'http://mini-3.lan:7070' }, 'direct'),
-      'ws://mini-3.lan:20001',
-    );
-    assert.throws(() => upstreamUrl({ tunnelHostname: null, miniPort: 1 }, null, 'tunnel'));
   });
 });

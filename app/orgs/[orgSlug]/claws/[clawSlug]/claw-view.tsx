@@ -6,7 +6,7 @@ import { ChatPanel } from '@/app/_components/chat-panel';
 import { PageHeader } from '@/app/_components/page-header';
 import { StatusBadge, Steps } from '@/app/_components/status';
 import { LocalTime } from '@/app/_components/time';
-import { Button, ButtonLink, Card, ErrorText } from '@/app/_components/ui';
+import { Button, Card, ErrorText } from '@/app/_components/ui';
 import { errorMessage } from '@/app/_lib/errors';
 import { duration } from '@/app/_lib/format';
 import type { TimelineEntry } from '@/app/_lib/types';
@@ -15,7 +15,10 @@ import { ClawNotFound } from './claw-not-found';
 import styles from './claw-view.module.css';
 
 /**
- * A claw's details, provisioning steps, audit timeline and chat. The page prefetched the claw and
+ * A claw's details, provisioning steps, audit timeline and chat. There is no link to the claw's
+ * own hostname: its gateway answers there only with the gateway token and a paired device, which
+ * members never hold (the browser never sees a gateway token); the chat below, through the
+ * control plane's proxy, is how a member reaches it. The page prefetched the claw and
  * its timeline; the timeline then grows live, and each new entry refreshes the claw.
  */
 export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: string }) {
@@ -63,11 +66,6 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
         }
         actions={
           <>
-            {c.gatewayUrl && (
-              <ButtonLink external href={c.gatewayUrl} target="_blank" rel="noreferrer">
-                OpenClaw Gateway ↗
-              </ButtonLink>
-            )}
             {c.status === 'failed' && (
               <Button onClick={() => retry.mutate({ orgSlug, clawSlug })} disabled={retry.isPending}>
                 Retry
