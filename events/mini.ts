@@ -37,6 +37,8 @@ const hostname = z.string().min(1).max(253);
 const tunnelSuffix = z.string().min(1).max(200);
 const capacity = z.number().int().min(1).max(10_000);
 const fingerprint = z.string().min(8).max(64);
+/** The agent's TLS certificate, pinned (server/fleet/agent-tls.ts): public, unlike the token's. */
+const certFingerprint = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
 export const miniEventSchemas = {
   MiniRegistered: z.object({
@@ -48,6 +50,7 @@ export const miniEventSchemas = {
     portRangeEnd: port,
     capacity,
     agentTokenFingerprint: fingerprint,
+    agentCertFingerprint: certFingerprint.optional(),
   }),
   MiniUpdated: z.object({
     hostname: hostname.optional(),
@@ -57,6 +60,8 @@ export const miniEventSchemas = {
     portRangeEnd: port.optional(),
     capacity: capacity.optional(),
     agentTokenFingerprint: fingerprint.optional(),
+    /** Re-keying: the agent's new certificate. */
+    agentCertFingerprint: certFingerprint.optional(),
   }),
   MiniCordoned: z.object({ reason: z.string().max(500).optional() }),
   MiniUncordoned: z.object({}),
@@ -81,6 +86,8 @@ export interface MiniState {
   id: string;
   hostname: string;
   agentUrl: string;
+  /** Pinned for an https agent; null for a plain-HTTP dev agent. */
+  agentCertFingerprint: string | null;
   tunnelSuffix: string;
   portRangeStart: number;
   portRangeEnd: number;
@@ -110,6 +117,7 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
       id: d.miniId,
       hostname: d.hostname,
       agentUrl: d.agentUrl,
+      agentCertFingerprint: d.agentCertFingerprint ?? null,
       tunnelSuffix: d.tunnelSuffix,
       portRangeStart: d.portRangeStart,
       portRangeEnd: d.portRangeEnd,

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEV_AGENT_TOKEN } from '../../server/fleet/agent-api';
+import { defaultHostNames } from './host-check';
 
 /**
  * The Mini agent's configuration: flags win over environment variables, which win over defaults.
@@ -10,14 +12,20 @@ import { z } from 'zod';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-/** Local runs only (`--dev`); the same value as DEV_AGENT_TOKEN in server/fleet/dev-mini.ts. */
-export const DEV_AGENT_TOKEN = 'claws-dev-agent-token-not-for-production';
+/** Local runs only (`--dev`); the control plane's dev seed registers the same (one definition). */
+export { DEV_AGENT_TOKEN };
 
 export interface AgentConfig {
   host: string;
   port: number;
   token: string;
+  /**
+   * `--dev`: plain HTTP on loopback, the public dev token allowed. Otherwise the agent serves HTTPS
+   * with its own certificate (tls-identity.ts) and needs a real token.
+   */
   dev: boolean;
+  /** Names the Host header may carry (DNS rebinding; host-check.ts). */
+  hostNames: ReadonlySet<string>;
   stateDir: string;
   /** argv of the gateway program; the agent appends `gateway run --port <P> …`. */
   gatewayCommand: string[];
@@ -50,6 +58,7 @@ export interface SupervisorTuning {
 }
 
 const USAGE = `Usage: tsx scripts/mini-agent.ts [options]
+       tsx scripts/mini-agent.ts fingerprint [--state-dir <dir>]
 
 Runs one OpenClaw gateway per claw on this Mini and serves the Mini Agent API.
 
@@ -63,13 +72,19 @@ Options (environment variable in brackets):
   --trusted-proxies <ips>    comma-separated addresses written to each gateway's config as
                              gateway.trustedProxies, e.g. 127.0.0.1 behind a local Cloudflare
                              tunnel [MINI_AGENT_TRUSTED_PROXIES] (default: none, no config written)
-  --dev                      local runs: print the token at start (without MINI_AGENT_TOKEN, an
-                             agent on a loopback address uses the fixed dev token anyway)
+  --host-names <names>       comma-separated names the Host header may carry, e.g. the name in the
+                             Mini's agent URL [MINI_AGENT_HOST_NAMES] (default: this machine's
+                             hostname, its .local name, its addresses and the loopback names)
+  --dev                      local development only: plain HTTP on a loopback address, and without
+                             MINI_AGENT_TOKEN the fixed, public dev token (printed at start)
   --stop-gateways-on-exit    stop every gateway when the agent exits (default: leave them running;
                              the next agent start adopts them)
   --help
 
-Bearer token: MINI_AGENT_TOKEN (at least 16 characters; required unless --host is loopback).
+Bearer token: MINI_AGENT_TOKEN (at least 16 characters, not the dev token; required unless --dev).
+Without --dev the agent serves HTTPS with a key and self-signed certificate it generates into
+<state-dir>/tls on first start; register the Mini with the certificate's fingerprint, which it
+prints at start and with \`npm run agent -- fingerprint\`.
 Tuning: MINI_AGENT_READY_TIMEOUT_MS, MINI_AGENT_RESTART_BACKOFF_MS, MINI_AGENT_RESTART_BACKOFF_MAX_MS,
   MINI_AGENT_MAX_QUICK_CRASHES, MINI_AGENT_STABLE_MS, MINI_AGENT_STOP_GRACE_MS,
   MINI_AGENT_PAIRING_WINDOW_MS, MINI_AGENT_PAIRING_INTERVAL_MS, MINI_AGENT_LOG_LEVEL.`;
@@ -105,6 +120,7 @@ const Schema = z.object({
   pairingWindowMs: ms(60_000),
   pairingIntervalMs: ms(1000),
   trustedProxies: z.preprocess(emptyAsUndefined, z.string().optional()),
+  hostNames: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export function parseAgentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
@@ -118,6 +134,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         'state-dir': { type: 'string' },
         'gateway-cmd': { type: 'string' },
         'trusted-proxies': { type: 'string' },
+        'host-names': { type: 'string' },
         dev: { type: 'boolean', default: false },
         'stop-gateways-on-exit': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -146,25 +163,27 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     pairingWindowMs: env.MINI_AGENT_PAIRING_WINDOW_MS,
     pairingIntervalMs: env.MINI_AGENT_PAIRING_INTERVAL_MS,
     trustedProxies: values['trusted-proxies'] ?? env.MINI_AGENT_TRUSTED_PROXIES,
+    hostNames: values['host-names'] ?? env.MINI_AGENT_HOST_NAMES,
   });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${issues}`);
   }
   const c = parsed.data;
-  // Without a token, an agent only this machine can reach runs in dev mode (the fixed dev token,
-  // which the dev seed registers); one that listens beyond loopback must have a real token.
+  // The dev token is public (it is in this repository): only an explicit dev agent, which only
+  // this machine can reach, may use it, and such an agent speaks plain HTTP.
   const loopback = isLoopback(c.host);
-  const dev = values.dev === true || (!c.token && loopback);
-  let token = c.token;
-  if (!token) {
-    if (!loopback)
-      throw new ConfigError(
-        `MINI_AGENT_TOKEN is required when the agent listens on ${c.host}, beyond this machine`,
-      );
-    token = DEV_AGENT_TOKEN;
-  }
+  const dev = values.dev === true;
+  if (dev && !loopback)
+    throw new ConfigError(`--dev is for local runs: it listens on loopback only, not on ${c.host}`);
+  const token = c.token ?? (dev ? DEV_AGENT_TOKEN : undefined);
+  if (!token)
+    throw new ConfigError(
+      'MINI_AGENT_TOKEN is required (or --dev for a local development agent on loopback)',
+    );
   if (token.length < 16) throw new ConfigError('MINI_AGENT_TOKEN must be at least 16 characters');
+  if (!dev && token === DEV_AGENT_TOKEN)
+    throw new ConfigError('MINI_AGENT_TOKEN is the public dev token; set a real one (or use --dev)');
 
   const gatewayCommand = c.gatewayCmd ? splitCommand(c.gatewayCmd) : defaultGatewayCommand();
   if (gatewayCommand.length === 0) throw new ConfigError('MINI_AGENT_GATEWAY_CMD is empty');
@@ -174,13 +193,11 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     port: c.port,
     token,
     dev,
+    hostNames: defaultHostNames(c.host, loopback, splitList(c.hostNames)),
     stateDir: path.resolve(c.stateDir),
     gatewayCommand,
     stopGatewaysOnExit: values['stop-gateways-on-exit'] === true,
-    trustedProxies: (c.trustedProxies ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
+    trustedProxies: splitList(c.trustedProxies),
     logLevel: c.logLevel,
     tuning: {
       readyTimeoutMs: c.readyTimeoutMs,
@@ -193,6 +210,39 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
       pairingIntervalMs: c.pairingIntervalMs,
     },
   };
+}
+
+const splitList = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
+/**
+ * `npm run agent -- fingerprint`: prints the agent's certificate fingerprint (generating the key
+ * and certificate if this state directory has none yet, so a Mini can be registered before its
+ * agent first starts). Needs only the state directory, not the token.
+ */
+export function parseFingerprintCommand(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): { stateDir: string } | undefined {
+  if (argv[0] !== 'fingerprint') return undefined;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv.slice(1),
+      options: { 'state-dir': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  const stateDir = z
+    .preprocess(emptyAsUndefined, z.string().default('.data/mini-agent'))
+    .parse(values['state-dir'] ?? env.MINI_AGENT_STATE_DIR);
+  return { stateDir: path.resolve(stateDir) };
 }
 
 /**

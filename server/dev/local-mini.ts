@@ -67,6 +67,7 @@ export async function startLocalDevMini(runtime: Runtime, log: Logger): Promise<
         store: runtime.store,
         secrets: runtime.secrets,
         actor: 'system:dev-setup',
+        production: runtime.config.production,
         correlationId: randomUUID(),
       },
       { agentUrl: url, agentToken: DEV_AGENT_TOKEN, tunnelSuffix: runtime.config.TUNNEL_DOMAIN },
