@@ -13,7 +13,8 @@ export function RegisterMini() {
   const qc = useQueryClient();
   const [f, setF] = useState({
     hostname: '',
-    agentUrl: 'http://',
+    agentUrl: 'https://',
+    agentCertFingerprint: '',
     agentToken: '',
     tunnelSuffix: '',
     portRangeStart: '20000',
@@ -27,21 +28,24 @@ export function RegisterMini() {
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    const { agentCertFingerprint, ...rest } = f;
     register.mutate({
-      ...f,
+      ...rest,
+      // The agent's certificate (it prints it: npm run agent -- fingerprint); needed for https.
+      ...(agentCertFingerprint.trim() ? { agentCertFingerprint: agentCertFingerprint.trim() } : {}),
       portRangeStart: Number(f.portRangeStart),
       portRangeEnd: Number(f.portRangeEnd),
       capacity: Number(f.capacity),
     });
   };
-  const field = (key: keyof typeof f, label: string, type = 'text') => (
+  const field = (key: keyof typeof f, label: string, type = 'text', required = true) => (
     <Field id={`mini-${key}`} label={label}>
       <input
         id={`mini-${key}`}
         type={type}
         value={f[key]}
         onChange={(e) => setF({ ...f, [key]: e.target.value })}
-        required
+        required={required}
       />
     </Field>
   );
@@ -51,6 +55,7 @@ export function RegisterMini() {
       <form onSubmit={submit}>
         {field('hostname', 'Hostname')}
         {field('agentUrl', 'Agent URL')}
+        {field('agentCertFingerprint', 'Agent certificate fingerprint (sha256:…)', 'text', false)}
         {field('agentToken', 'Agent token', 'password')}
         {field('tunnelSuffix', 'Tunnel suffix')}
         <div className="row">

@@ -15,8 +15,7 @@ import { ClawSupervisor, type ClawSnapshot } from './supervisor';
  */
 
 export type StartClawResult =
-  | { ok: true; created: boolean }
-  | { ok: false; conflict: string; code?: RefusalCode };
+  { ok: true; created: boolean } | { ok: false; conflict: string; code?: RefusalCode };
 
 export class MiniAgent {
   readonly store: StateStore;
