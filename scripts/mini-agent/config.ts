@@ -197,7 +197,10 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     stateDir: path.resolve(c.stateDir),
     gatewayCommand,
     stopGatewaysOnExit: values['stop-gateways-on-exit'] === true,
-    trustedProxies: splitList(c.trustedProxies),
+    trustedProxies: (c.trustedProxies ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     logLevel: c.logLevel,
     tuning: {
       readyTimeoutMs: c.readyTimeoutMs,
