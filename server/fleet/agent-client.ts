@@ -211,6 +211,9 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   };
 }
 
+/** Far above any answer of the API (a list of a Mini's claws); a larger body is not an agent's. */
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
 class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
@@ -278,7 +281,13 @@ function request(
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES)
+              return finish(new FailureError('retryable', `the answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
+            chunks.push(c);
+          });
           res.on('error', (err) => finish(err));
           res.on('end', () =>
             finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),

@@ -362,3 +362,15 @@ describe('certificate fingerprints', () => {
       assert.equal(normalizeFingerprint(v), undefined, v);
   });
 });
+
+describe('agent client: bounded answers', () => {
+  it('stops reading an answer far larger than the API ever sends', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"ok":true,"claws":[],"pad":"${'x'.repeat(9 * 1024 * 1024)}"}`);
+    };
+    const err = await failure(client({ timeoutMs: 5000 }).listClaws());
+    assert.equal(err.kind, 'retryable');
+    assert.match(err.message, /exceeds \d+ bytes/);
+  });
+});
