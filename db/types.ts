@@ -100,6 +100,8 @@ export interface MacMinisTable {
   id: string;
   hostname: string;
   agent_url: string;
+  /** The agent certificate's pinned `sha256:<hex>` (null: a plain-HTTP dev agent). */
+  agent_cert_fingerprint: string | null;
   tunnel_suffix: string;
   port_range_start: number;
   port_range_end: number;

@@ -39,6 +39,8 @@ const capacity = z.number().int().min(1).max(10_000);
 const fingerprint = z.string().min(8).max(64);
 /** Ports each claw's gateway takes from its base port up (see `portSlots`); 1 for dev gateways. */
 const portStride = z.number().int().min(1).max(1000);
+/** The agent's TLS certificate, pinned (server/fleet/agent-tls.ts): public, unlike the token's. */
+const certFingerprint = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
 export const miniEventSchemas = {
   MiniRegistered: z.object({
@@ -53,6 +55,7 @@ export const miniEventSchemas = {
     /** The Mini's edge (host routing to its claws), on the agent's host; absent: no edge. */
     edgePort: port.optional(),
     portStride: portStride.optional(),
+    agentCertFingerprint: certFingerprint.optional(),
   }),
   MiniUpdated: z.object({
     hostname: hostname.optional(),
@@ -65,6 +68,8 @@ export const miniEventSchemas = {
     /** null: the Mini no longer has an edge. */
     edgePort: port.nullable().optional(),
     portStride: portStride.optional(),
+    /** Re-keying: the agent's new certificate. */
+    agentCertFingerprint: certFingerprint.optional(),
   }),
   MiniCordoned: z.object({ reason: z.string().max(500).optional() }),
   MiniUncordoned: z.object({}),
@@ -89,6 +94,8 @@ export interface MiniState {
   id: string;
   hostname: string;
   agentUrl: string;
+  /** Pinned for an https agent; null for a plain-HTTP dev agent. */
+  agentCertFingerprint: string | null;
   tunnelSuffix: string;
   portRangeStart: number;
   portRangeEnd: number;
@@ -122,6 +129,7 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
       id: d.miniId,
       hostname: d.hostname,
       agentUrl: d.agentUrl,
+      agentCertFingerprint: d.agentCertFingerprint ?? null,
       tunnelSuffix: d.tunnelSuffix,
       portRangeStart: d.portRangeStart,
       portRangeEnd: d.portRangeEnd,

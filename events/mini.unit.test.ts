@@ -50,6 +50,40 @@ describe('evolveMini', () => {
     assert.equal(m.capacity, 5);
     assert.equal(m.hostname, 'h');
     assert.equal(m.version, 5);
+    assert.equal(m.agentCertFingerprint, null, 'a plain-HTTP Mini pins nothing');
+  });
+
+  it('pins the agent certificate at registration and re-pins it on MiniUpdated (re-keying)', () => {
+    const first = `sha256:${'1'.repeat(64)}`;
+    const second = `sha256:${'2'.repeat(64)}`;
+    const e = (type: string, data: object, n: number) =>
+      ({ type, data, streamVersion: n, createdAt: new Date(n * 1000) }) as Parameters<typeof evolveMini>[1];
+    let m = evolveMini(
+      null,
+      e(
+        'MiniRegistered',
+        {
+          miniId,
+          hostname: 'h',
+          agentUrl: 'https://h:7070',
+          agentCertFingerprint: first,
+          tunnelSuffix: 't',
+          portRangeStart: 1,
+          portRangeEnd: 9,
+          capacity: 3,
+          agentTokenFingerprint: 'fp_1234567',
+        },
+        1,
+      ),
+    );
+    assert.equal(m.agentCertFingerprint, first);
+    m = evolveMini(m, e('MiniUpdated', { capacity: 2 }, 2));
+    assert.equal(m.agentCertFingerprint, first, 'other changes keep the pin');
+    m = evolveMini(m, e('MiniUpdated', { agentCertFingerprint: second }, 3));
+    assert.equal(m.agentCertFingerprint, second);
+    assert.deepEqual(decideUpdate(m, { agentCertFingerprint: first }, []), [
+      { type: 'MiniUpdated', data: { agentCertFingerprint: first } },
+    ]);
   });
 });
 

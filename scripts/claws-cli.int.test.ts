@@ -66,6 +66,45 @@ describe('operator CLI (npm run claws)', () => {
     assert.match((await cli('mini', 'cordon', 'cli-mini.local')).stdout, /Cordoned/);
   });
 
+  it("registers an https Mini with its agent's certificate fingerprint, and re-pins it with mini update", async () => {
+    const https = [
+      'mini',
+      'register',
+      '--hostname',
+      'tls-mini.local',
+      '--agent-url',
+      'https://tls-mini.local:7070',
+      '--agent-token',
+      'cli-agent-token-0123456789',
+      '--tunnel-suffix',
+      'claws.test',
+      '--ports',
+      '25010-25019',
+      '--capacity',
+      '5',
+    ];
+    const refused = await fails(...https);
+    assert.match(refused.stderr, /agentCertFingerprint is required for an https agent/);
+    const first = `sha256:${'a1'.repeat(32)}`;
+    const m = JSON.parse((await cli(...https, '--agent-cert-fingerprint', first, '--json')).stdout) as {
+      agentCertFingerprint: string;
+    };
+    assert.equal(m.agentCertFingerprint, first);
+    // Re-keyed agent: the operator pastes the new fingerprint as openssl prints it.
+    const updated = await cli(
+      'mini',
+      'update',
+      'tls-mini.local',
+      '--agent-cert-fingerprint',
+      Array(32).fill('B2').join(':'),
+      '--json',
+    );
+    const u = JSON.parse(updated.stdout) as { agentCertFingerprint: string; version: number };
+    assert.equal(u.agentCertFingerprint, `sha256:${'b2'.repeat(32)}`);
+    assert.equal(u.version, 2);
+    assert.match((await fails('mini', 'update', 'tls-mini.local')).stderr, /nothing to change/);
+  });
+
   it('prints one clear line and exits non-zero on bad input', async () => {
     for (const args of [
       ['claw', 'show', 'acme/nope'],

@@ -3,10 +3,18 @@ import { parseArgs } from 'node:util';
 import { clawStream, type ClawState } from '../events/claw';
 import { liveClawBySlug, liveClaws, clawsProjection } from '../projections/claws';
 import { fleetMinis, miniByHostname, minisProjection } from '../projections/minis';
-import { deleteClaw, requestClaw, retryClaw, type CommandContext } from '../server/claws/commands';
+import { deleteClaw, requestClaw, retryClaw } from '../server/claws/commands';
 import { loadConfig } from '../server/config';
 import { CommandError } from '../events/errors';
-import { cordonMini, registerMini, removeMini, unblockPort, uncordonMini } from '../server/fleet/commands';
+import {
+  cordonMini,
+  registerMini,
+  removeMini,
+  unblockPort,
+  uncordonMini,
+  updateMini,
+  type FleetCommandContext,
+} from '../server/fleet/commands';
 import { createLogger } from '../server/log';
 import { createOrganization, findOrganizationBySlug } from '../server/orgs/organizations';
 import { startProvisioning } from '../server/provisioning';
@@ -14,10 +22,13 @@ import { createRuntime, type Runtime } from '../server/runtime';
 
 const USAGE = `Usage: npm run claws -- <command> [options] [--json]
 
-  mini register --hostname H --agent-url URL --tunnel-suffix S --ports 20000-20099 --capacity N
-                [--edge-port P] [--port-stride N]
-                (agent token from --agent-token or MINI_AGENT_TOKEN; --port-stride 120 for the real
-                OpenClaw gateway, whose browser ports reach base + 110; --edge-port: direct mode)
+  mini register --hostname H --agent-url https://H:7070 --agent-cert-fingerprint sha256:…
+                --tunnel-suffix S --ports 20000-20099 --capacity N [--edge-port P] [--port-stride N]
+                (agent token from --agent-token or MINI_AGENT_TOKEN; the fingerprint is what the
+                agent prints: npm run agent -- fingerprint on the Mini; --port-stride 120 for the
+                real OpenClaw gateway, whose browser ports reach base + 110; --edge-port: direct mode)
+  mini update <id|hostname> [--agent-url URL] [--agent-cert-fingerprint F] [--agent-token T]
+                [--tunnel-suffix S] [--ports A-B] [--capacity N]   (e.g. after re-keying the agent)
   mini list
   mini cordon|uncordon|remove <id|hostname>
   mini unblock-port <id|hostname> --port P   (a port found held by another process, freed since)
@@ -38,6 +49,7 @@ const { values: opts, positionals } = parseArgs({
     hostname: { type: 'string' },
     'agent-url': { type: 'string' },
     'agent-token': { type: 'string' },
+    'agent-cert-fingerprint': { type: 'string' },
     'tunnel-suffix': { type: 'string' },
     ports: { type: 'string' },
     capacity: { type: 'string' },
@@ -61,11 +73,12 @@ function need(name: keyof typeof opts): string {
   return v;
 }
 
-const ctxOf = (rt: Runtime): CommandContext => ({
+const ctxOf = (rt: Runtime): FleetCommandContext => ({
   store: rt.store,
   secrets: rt.secrets,
   actor: `system:cli`,
   correlationId: randomUUID(),
+  production: rt.config.production,
 });
 
 async function findMini(rt: Runtime, ref: string | undefined) {
@@ -105,6 +118,7 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       const mini = await registerMini(ctx, {
         hostname: need('hostname'),
         agentUrl: need('agent-url'),
+        ...(opts['agent-cert-fingerprint'] ? { agentCertFingerprint: opts['agent-cert-fingerprint'] } : {}),
         agentToken: token,
         tunnelSuffix: need('tunnel-suffix'),
         portRangeStart: start!,
@@ -114,6 +128,21 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
         ...(opts['port-stride'] ? { portStride: Number(opts['port-stride']) } : {}),
       });
       return print(`Registered Mini ${mini.hostname} (${mini.id})`, mini);
+    }
+    case 'mini update': {
+      const mini = await findMini(rt, ref);
+      const [start, end] = opts.ports ? opts.ports.split('-').map(Number) : [];
+      const changes = {
+        ...(opts['agent-url'] ? { agentUrl: opts['agent-url'] } : {}),
+        ...(opts['agent-cert-fingerprint'] ? { agentCertFingerprint: opts['agent-cert-fingerprint'] } : {}),
+        ...(opts['agent-token'] ? { agentToken: opts['agent-token'] } : {}),
+        ...(opts['tunnel-suffix'] ? { tunnelSuffix: opts['tunnel-suffix'] } : {}),
+        ...(start !== undefined ? { portRangeStart: start, portRangeEnd: end ?? start } : {}),
+        ...(opts.capacity ? { capacity: Number(opts.capacity) } : {}),
+      };
+      if (Object.keys(changes).length === 0) throw new UsageError('mini update: nothing to change');
+      const updated = await updateMini(ctx, mini.id, changes);
+      return print(`Updated Mini ${updated.hostname} (version ${updated.version})`, updated);
     }
     case 'mini list': {
       const minis = await fleetMinis(db, { includeRemoved: true });

@@ -69,6 +69,11 @@ for (const driver of testDrivers()) {
         30_000,
         100,
       );
+      // As in production: the agent serves HTTPS and the Mini is registered with its certificate.
+      const fingerprint = /mini-agent: certificate fingerprint (sha256:[0-9a-f]{64})/.exec(
+        agent.output(),
+      )?.[1];
+      assert.ok(fingerprint, agent.output());
       await waitFor(
         'the server',
         async () => {
@@ -82,7 +87,8 @@ for (const driver of testDrivers()) {
       const [start, end] = await freePortRange(5);
       const demo = runTs('scripts/client-demo.ts', [base], {
         DEMO_TIMEOUT_MS: '90000',
-        DEMO_AGENT_URL: `http://127.0.0.1:${agentPort}`,
+        DEMO_AGENT_URL: `https://127.0.0.1:${agentPort}`,
+        DEMO_AGENT_CERT_FINGERPRINT: fingerprint,
         DEMO_AGENT_TOKEN: agentToken,
         DEMO_PORT_RANGE: `${start}-${end}`,
       });

@@ -10,6 +10,7 @@ import type { AppRouter } from '../server/trpc/routers/_app';
  * Env: DEMO_EMAIL, DEMO_PASSWORD (defaults: a fresh address), DEMO_TIMEOUT_MS.
  * With DEMO_AGENT_URL and DEMO_AGENT_TOKEN it first registers that Mini agent as a Mini through
  * fleet.register (the demo user must be a platform admin: the first user of a fresh database is);
+ * DEMO_AGENT_CERT_FINGERPRINT is the https agent's certificate fingerprint (what the agent prints),
  * DEMO_PORT_RANGE ("19000-19019") is the gateway port range it gets.
  */
 const base = process.argv[2] ?? process.env.CLAWS_URL ?? 'http://127.0.0.1:3000';
@@ -62,6 +63,9 @@ if (process.env.DEMO_AGENT_URL && process.env.DEMO_AGENT_TOKEN) {
   const mini = await client.fleet.register.mutate({
     hostname: `demo-mini-${Date.now().toString(36)}.local`,
     agentUrl: process.env.DEMO_AGENT_URL,
+    ...(process.env.DEMO_AGENT_CERT_FINGERPRINT
+      ? { agentCertFingerprint: process.env.DEMO_AGENT_CERT_FINGERPRINT }
+      : {}),
     agentToken: process.env.DEMO_AGENT_TOKEN,
     tunnelSuffix: process.env.DEMO_TUNNEL_SUFFIX ?? 'claws.localhost',
     portRangeStart: start,

@@ -18,6 +18,7 @@ const ENTRIES = ['scripts/mini-agent.ts', 'scripts/dev-gateway.ts'];
 const OWN_CODE = /^scripts\/(mini-agent|dev-gateway)(\.ts$|\/)/;
 const SHARED_LEAVES = new Set([
   'server/fleet/agent-api.ts',
+  'server/fleet/agent-tls.ts',
   'server/log.ts',
   'server/gateway/openclaw-client.ts',
   'server/gateway/device-identity.ts',

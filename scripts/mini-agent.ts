@@ -1,9 +1,10 @@
 /**
  * The Mini agent: serves the Mini Agent API and runs one OpenClaw gateway per claw on this machine.
  *
- *   npm run agent                                local: 127.0.0.1:7070, dev gateways, the dev token
+ *   npm run agent -- --dev                       local: http://127.0.0.1:7070, dev gateways, the dev token
  *   MINI_AGENT_TOKEN=… MINI_AGENT_GATEWAY_CMD="/opt/node24/bin/node /opt/openclaw/openclaw.mjs" \
- *     npm run agent -- --host 0.0.0.0 --port 7070   a real Mini (a token is required off loopback)
+ *     npm run agent -- --host 0.0.0.0 --port 7070   a real Mini: HTTPS with its own certificate
+ *   npm run agent -- fingerprint                 the certificate's fingerprint, for registration
  *
  * With --edge-port it also runs the edge, the Mini's one ingress (scripts/mini-agent/edge.ts), and
  * `npm run agent -- tunnel-config` prints the cloudflared config that points the tunnel at it.
@@ -23,16 +24,24 @@ import {
   HelpRequested,
   isLoopback,
   parseAgentConfig,
+  parseFingerprintCommand,
   type AgentConfig,
   type EdgeConfig,
 } from './mini-agent/config';
 import { createEdge, type Edge } from './mini-agent/edge';
 import { createAgentHttpServer } from './mini-agent/http-api';
 import { runTunnelConfig } from './mini-agent/tunnel-config';
+import { loadOrCreateTlsIdentity, type AgentTlsIdentity } from './mini-agent/tls-identity';
 
 async function main(): Promise<void> {
   let config: AgentConfig;
   try {
+    // `fingerprint`: print the TLS certificate's fingerprint (generating the pair if needed), exit.
+    const fingerprint = parseFingerprintCommand(process.argv.slice(2), process.env);
+    if (fingerprint) {
+      console.log(loadOrCreateTlsIdentity(fingerprint.stateDir).fingerprint);
+      return;
+    }
     config = parseAgentConfig(process.argv.slice(2), process.env);
   } catch (err) {
     if (err instanceof HelpRequested) {
@@ -65,7 +74,21 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const server = createAgentHttpServer(agent, { token: config.token, version, log });
+  // HTTPS with the agent's own key unless --dev (plain HTTP, loopback only: see config.ts).
+  let tls: AgentTlsIdentity | undefined;
+  try {
+    tls = config.dev ? undefined : loadOrCreateTlsIdentity(config.stateDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const server = createAgentHttpServer(agent, {
+    token: config.token,
+    version,
+    log,
+    hostNames: config.hostNames,
+    ...(tls ? { tls } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -76,8 +99,10 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
 
+  const scheme = tls ? 'https' : 'http';
   log.info('mini agent listening', {
-    url: `http://${config.host}:${port}`,
+    url: `${scheme}://${config.host}:${port}`,
+    ...(tls ? { certFingerprint: tls.fingerprint, certCreated: tls.created } : {}),
     version,
     stateDir: config.stateDir,
     gateway: config.gatewayCommand.join(' '),
@@ -85,14 +110,16 @@ async function main(): Promise<void> {
   });
   // The edge: the Mini's one ingress, routing claw-<id>.<suffix> to that claw's gateway.
   const edge = config.edge
-    ? await startEdge(config.edge, agent, log).catch((err: unknown) => {
+    ? await startEdge(config.edge, agent, log, tls).catch((err: unknown) => {
         unlock();
         throw err;
       })
     : undefined;
   if (config.dev) console.log(`mini-agent: dev mode; bearer token: ${config.token}`);
-  // One machine-readable line for whoever started us (tests, the dev server).
-  console.log(`mini-agent: listening on http://${config.host}:${port}`);
+  // Machine-readable lines for whoever started us (tests, the dev server, an operator registering
+  // the Mini): the fingerprint first, so it is known once "listening" is seen.
+  if (tls) console.log(`mini-agent: certificate fingerprint ${tls.fingerprint}`);
+  console.log(`mini-agent: listening on ${scheme}://${config.host}:${port}`);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -114,10 +141,20 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
-async function startEdge(edgeConfig: EdgeConfig, agent: MiniAgent, log: Logger): Promise<Edge> {
+async function startEdge(
+  edgeConfig: EdgeConfig,
+  agent: MiniAgent,
+  log: Logger,
+  agentTls: AgentTlsIdentity | undefined,
+): Promise<Edge> {
+  // Certificate files given for the edge win; else, beyond loopback (direct mode), the agent's own
+  // key and certificate, whose pinned fingerprint the control plane already checks. On loopback
+  // (behind cloudflared on this Mini) the edge speaks plain HTTP.
   const tls = edgeConfig.tls
     ? { cert: fs.readFileSync(edgeConfig.tls.certFile), key: fs.readFileSync(edgeConfig.tls.keyFile) }
-    : undefined;
+    : agentTls && !isLoopback(edgeConfig.host)
+      ? { cert: agentTls.certPem, key: agentTls.keyPem }
+      : undefined;
   const edge = createEdge({
     host: edgeConfig.host,
     port: edgeConfig.port,

@@ -9,7 +9,13 @@ await runMain(async () => {
   const runtime = await createRuntime(loadConfig());
   try {
     const { mini, created } = await seedDevMini(
-      { store: runtime.store, secrets: runtime.secrets, actor: 'system:seed', correlationId: randomUUID() },
+      {
+        store: runtime.store,
+        secrets: runtime.secrets,
+        actor: 'system:seed',
+        correlationId: randomUUID(),
+        production: runtime.config.production,
+      },
       {
         agentUrl: runtime.config.MINI_AGENT_URL,
         agentToken: runtime.config.MINI_AGENT_TOKEN,

@@ -13,7 +13,8 @@ export function RegisterMini() {
   const qc = useQueryClient();
   const [f, setF] = useState({
     hostname: '',
-    agentUrl: 'http://',
+    agentUrl: 'https://',
+    agentCertFingerprint: '',
     agentToken: '',
     tunnelSuffix: '',
     portRangeStart: '20000',
@@ -29,8 +30,11 @@ export function RegisterMini() {
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    const { agentCertFingerprint, ...rest } = f;
     register.mutate({
-      ...f,
+      ...rest,
+      // The agent's certificate (it prints it: npm run agent -- fingerprint); needed for https.
+      ...(agentCertFingerprint.trim() ? { agentCertFingerprint: agentCertFingerprint.trim() } : {}),
       portRangeStart: Number(f.portRangeStart),
       portRangeEnd: Number(f.portRangeEnd),
       capacity: Number(f.capacity),
@@ -55,6 +59,7 @@ export function RegisterMini() {
       <form onSubmit={submit}>
         {field('hostname', 'Hostname')}
         {field('agentUrl', 'Agent URL')}
+        {field('agentCertFingerprint', 'Agent certificate fingerprint (sha256:…)', 'text', false)}
         {field('agentToken', 'Agent token', 'password')}
         {field('tunnelSuffix', 'Tunnel suffix')}
         <div className="row">

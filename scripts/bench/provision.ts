@@ -68,7 +68,8 @@ try {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-bench-prov-'));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
   const runtime = { config, database, store, secrets, keyRing, close: async () => {} };
-  const ctx = { store, secrets, actor: 'system:bench' as const };
+  // An instant plain-HTTP stand-in for the agent: the bench measures the control plane alone.
+  const ctx = { store, secrets, actor: 'system:bench' as const, production: false };
   for (let i = 0; i < MINIS; i++)
     await registerMini(ctx, {
       hostname: `bench-${i}.local`,

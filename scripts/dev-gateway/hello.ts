@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { healthSnapshot, selfPresence } from './host-info';
 import { EVENTS, MAX_BUFFERED_BYTES, MAX_PAYLOAD_BYTES, METHODS, PROTOCOL, SERVER_VERSION } from './protocol';
 
 /** The hello-ok payload (OPENCLAW.md §1.5), with the fields the real gateway sends a proxy. */
@@ -11,6 +12,8 @@ export function helloOk(o: {
   deviceToken: string | undefined;
   tickIntervalMs: number;
   now: number;
+  port: number;
+  stateDir: string | undefined;
 }) {
   return {
     type: 'hello-ok',
@@ -24,11 +27,12 @@ export function helloOk(o: {
     },
     features: { methods: [...METHODS], events: EVENTS, capabilities: ['session-scoped-chat-metadata'] },
     snapshot: {
-      presence: [],
-      health: { ok: true },
+      presence: [selfPresence()],
+      health: healthSnapshot(o.stateDir),
       stateVersion: { presence: 1, health: 1 },
       uptimeMs: o.uptimeMs,
       suspension: { phase: 'accepting' },
+      appliedConfigHash: `hmac-sha256:v1:${o.bootId.replace(/-/g, '')}`,
       sessionDefaults: {
         defaultAgentId: 'main',
         modelConfigured: true,
@@ -38,6 +42,10 @@ export function helloOk(o: {
         ownership: 'sole',
         selectionRequired: false,
       },
+    },
+    // A capability link on this host and port, as the real gateway hands out.
+    pluginSurfaceUrls: {
+      canvas: `http://127.0.0.1:${o.port}/__openclaw__/cap/${o.connId.replace(/-/g, '')}`,
     },
     auth: {
       method: 'token',

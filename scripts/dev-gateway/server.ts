@@ -6,6 +6,7 @@ import { refuse, sendEvent, type Conn } from './connection';
 import { grantFor, pairingRequired } from './grant';
 import { checkConnect } from './handshake-checks';
 import { helloOk } from './hello';
+import { healthSnapshot, selfPresence } from './host-info';
 import { attributeUpgrade } from './ingress';
 import { callMethod } from './methods';
 import { PairingStore } from './pairing';
@@ -124,10 +125,14 @@ export function startDevGateway(o: DevGatewayOptions) {
           deviceToken,
           tickIntervalMs: o.tickIntervalMs,
           now: Date.now(),
+          port: o.port,
+          stateDir: o.stateDir,
         }),
       ),
     );
-    sendEvent(c, 'health', { ok: true, ts: Date.now() });
+    // As the real gateway: health right after hello-ok, and presence to everyone when one joins.
+    sendEvent(c, 'health', healthSnapshot(o.stateDir));
+    for (const other of conns) if (other.authed) sendEvent(other, 'presence', { presence: [selfPresence()] });
   }
 
   function request(c: Conn, id: string, method: string, params: unknown) {

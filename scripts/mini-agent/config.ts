@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEV_AGENT_TOKEN } from '../../server/fleet/agent-api';
+import { defaultHostNames } from './host-check';
 
 /**
  * The Mini agent's configuration: flags win over environment variables, which win over defaults.
@@ -10,14 +12,20 @@ import { z } from 'zod';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-/** Local runs only (`--dev`); the same value as DEV_AGENT_TOKEN in server/fleet/dev-mini.ts. */
-export const DEV_AGENT_TOKEN = 'claws-dev-agent-token-not-for-production';
+/** Local runs only (`--dev`); the control plane's dev seed registers the same (one definition). */
+export { DEV_AGENT_TOKEN };
 
 export interface AgentConfig {
   host: string;
   port: number;
   token: string;
+  /**
+   * `--dev`: plain HTTP on loopback, the public dev token allowed. Otherwise the agent serves HTTPS
+   * with its own certificate (tls-identity.ts) and needs a real token.
+   */
   dev: boolean;
+  /** Names the Host header may carry (DNS rebinding; host-check.ts). */
+  hostNames: ReadonlySet<string>;
   stateDir: string;
   /** argv of the gateway program; the agent appends `gateway run --port <P> …`. */
   gatewayCommand: string[];
@@ -72,6 +80,7 @@ export interface SupervisorTuning {
 }
 
 const USAGE = `Usage: tsx scripts/mini-agent.ts [options]
+       tsx scripts/mini-agent.ts fingerprint [--state-dir <dir>]
 
 Runs one OpenClaw gateway per claw on this Mini and serves the Mini Agent API.
 
@@ -97,8 +106,11 @@ Options (environment variable in brackets):
   --edge-trusted-forwarders <ips>
                              peers whose X-Forwarded-For / Cf-* headers the edge keeps
                              [MINI_AGENT_EDGE_TRUSTED_FORWARDERS] (default 127.0.0.1,::1: cloudflared)
-  --dev                      local runs: print the token at start (without MINI_AGENT_TOKEN, an
-                             agent on a loopback address uses the fixed dev token anyway)
+  --host-names <names>       comma-separated names the Host header may carry, e.g. the name in the
+                             Mini's agent URL [MINI_AGENT_HOST_NAMES] (default: this machine's
+                             hostname, its .local name, its addresses and the loopback names)
+  --dev                      local development only: plain HTTP on a loopback address, and without
+                             MINI_AGENT_TOKEN the fixed, public dev token (printed at start)
   --stop-gateways-on-exit    stop every gateway when the agent exits (default: leave them running;
                              the next agent start adopts them)
   --help
@@ -107,7 +119,10 @@ tunnel-config [--tunnel-id <uuid>] [--credentials-file <file>] [--out <file>]
   prints (or writes) this Mini's cloudflared config: one wildcard ingress rule, *.<suffix> to the
   edge, and a 404 for everything else. Needs --tunnel-suffix and --edge-port.
 
-Bearer token: MINI_AGENT_TOKEN (at least 16 characters; required unless --host is loopback).
+Bearer token: MINI_AGENT_TOKEN (at least 16 characters, not the dev token; required unless --dev).
+Without --dev the agent serves HTTPS with a key and self-signed certificate it generates into
+<state-dir>/tls on first start; register the Mini with the certificate's fingerprint, which it
+prints at start and with \`npm run agent -- fingerprint\`.
 Tuning: MINI_AGENT_READY_TIMEOUT_MS, MINI_AGENT_RESTART_BACKOFF_MS, MINI_AGENT_RESTART_BACKOFF_MAX_MS,
   MINI_AGENT_MAX_QUICK_CRASHES, MINI_AGENT_STABLE_MS, MINI_AGENT_STOP_GRACE_MS,
   MINI_AGENT_PAIRING_WINDOW_MS, MINI_AGENT_PAIRING_INTERVAL_MS, MINI_AGENT_LOG_LEVEL.`;
@@ -155,6 +170,7 @@ const Schema = z.object({
   edgeCert: z.preprocess(emptyAsUndefined, z.string().optional()),
   edgeKey: z.preprocess(emptyAsUndefined, z.string().optional()),
   edgeTrustedForwarders: z.preprocess(emptyAsUndefined, z.string().default('127.0.0.1,::1')),
+  hostNames: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export function parseAgentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
@@ -178,6 +194,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         'tunnel-id': { type: 'string' },
         'credentials-file': { type: 'string' },
         out: { type: 'string' },
+        'host-names': { type: 'string' },
         dev: { type: 'boolean', default: false },
         'stop-gateways-on-exit': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -215,25 +232,28 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     edgeCert: values['edge-cert'] ?? env.MINI_AGENT_EDGE_CERT,
     edgeKey: values['edge-key'] ?? env.MINI_AGENT_EDGE_KEY,
     edgeTrustedForwarders: values['edge-trusted-forwarders'] ?? env.MINI_AGENT_EDGE_TRUSTED_FORWARDERS,
+    hostNames: values['host-names'] ?? env.MINI_AGENT_HOST_NAMES,
   });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${issues}`);
   }
   const c = parsed.data;
-  // Without a token, an agent only this machine can reach runs in dev mode (the fixed dev token,
-  // which the dev seed registers); one that listens beyond loopback must have a real token.
+  // The dev token is public (it is in this repository): only an explicit dev agent, which only
+  // this machine can reach, may use it, and such an agent speaks plain HTTP.
   const loopback = isLoopback(c.host);
-  const dev = values.dev === true || (!c.token && loopback);
-  let token = c.token;
-  if (!token) {
-    if (!loopback && command === 'serve')
-      throw new ConfigError(
-        `MINI_AGENT_TOKEN is required when the agent listens on ${c.host}, beyond this machine`,
-      );
-    token = DEV_AGENT_TOKEN;
-  }
+  const dev = values.dev === true;
+  if (dev && !loopback)
+    throw new ConfigError(`--dev is for local runs: it listens on loopback only, not on ${c.host}`);
+  // tunnel-config only writes cloudflared's config: it needs no token.
+  const token = c.token ?? (dev || command === 'tunnel-config' ? DEV_AGENT_TOKEN : undefined);
+  if (!token)
+    throw new ConfigError(
+      'MINI_AGENT_TOKEN is required (or --dev for a local development agent on loopback)',
+    );
   if (token.length < 16) throw new ConfigError('MINI_AGENT_TOKEN must be at least 16 characters');
+  if (!dev && command === 'serve' && token === DEV_AGENT_TOKEN)
+    throw new ConfigError('MINI_AGENT_TOKEN is the public dev token; set a real one (or use --dev)');
 
   const gatewayCommand = c.gatewayCmd ? splitCommand(c.gatewayCmd) : defaultGatewayCommand();
   if (gatewayCommand.length === 0) throw new ConfigError('MINI_AGENT_GATEWAY_CMD is empty');
@@ -254,6 +274,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
     port: c.port,
     token,
     dev,
+    hostNames: defaultHostNames(c.host, loopback, splitList(c.hostNames)),
     stateDir: path.resolve(c.stateDir),
     gatewayCommand,
     stopGatewaysOnExit: values['stop-gateways-on-exit'] === true,
@@ -300,6 +321,39 @@ function edgeConfig(c: z.infer<typeof Schema>, command: AgentConfig['command']):
         ? { certFile: path.resolve(c.edgeCert), keyFile: path.resolve(c.edgeKey) }
         : undefined,
   };
+}
+
+const splitList = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
+/**
+ * `npm run agent -- fingerprint`: prints the agent's certificate fingerprint (generating the key
+ * and certificate if this state directory has none yet, so a Mini can be registered before its
+ * agent first starts). Needs only the state directory, not the token.
+ */
+export function parseFingerprintCommand(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): { stateDir: string } | undefined {
+  if (argv[0] !== 'fingerprint') return undefined;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv.slice(1),
+      options: { 'state-dir': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new ConfigError(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+  const stateDir = z
+    .preprocess(emptyAsUndefined, z.string().default('.data/mini-agent'))
+    .parse(values['state-dir'] ?? env.MINI_AGENT_STATE_DIR);
+  return { stateDir: path.resolve(stateDir) };
 }
 
 /**

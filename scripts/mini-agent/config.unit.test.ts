@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -7,31 +7,72 @@ import {
   DEV_AGENT_TOKEN,
   HelpRequested,
   parseAgentConfig,
+  parseFingerprintCommand,
   repoRoot,
   splitCommand,
 } from './config';
 
 describe('mini agent config', () => {
-  it('needs a token beyond loopback; on loopback without one it is a dev agent with the dev token', () => {
-    assert.throws(() => parseAgentConfig(['--host', '0.0.0.0'], {}), ConfigError);
+  it('needs a real token unless --dev; only an explicit dev agent, on loopback, takes the dev token', () => {
+    // No silent dev mode any more: without --dev a token is required, on loopback too.
+    for (const argv of [[], ['--host', '0.0.0.0'], ['--host', 'localhost']])
+      assert.throws(() => parseAgentConfig(argv, {}), /MINI_AGENT_TOKEN is required/, argv.join(' '));
     assert.throws(
-      () => parseAgentConfig(['--dev', '--host', '192.168.1.20'], {}),
-      /MINI_AGENT_TOKEN is required/,
+      () => parseAgentConfig([], { MINI_AGENT_TOKEN: DEV_AGENT_TOKEN }),
+      /public dev token/,
+      'the dev token outside --dev',
+    );
+    assert.throws(() => parseAgentConfig(['--dev', '--host', '192.168.1.20'], {}), /loopback only/);
+    assert.throws(
+      () => parseAgentConfig(['--dev', '--host', '0.0.0.0'], { MINI_AGENT_TOKEN: 'x'.repeat(20) }),
+      /loopback only/,
     );
     assert.throws(() => parseAgentConfig([], { MINI_AGENT_TOKEN: 'short' }), /at least 16/);
-    for (const argv of [[], ['--dev'], ['--host', 'localhost'], ['--host', '127.0.0.2'], ['--host', '::1']]) {
+    for (const argv of [['--dev'], ['--dev', '--host', 'localhost'], ['--dev', '--host', '::1']]) {
       const dev = parseAgentConfig(argv, {});
       assert.equal(dev.token, DEV_AGENT_TOKEN, argv.join(' '));
       assert.equal(dev.dev, true);
     }
+    const local = parseAgentConfig([], { MINI_AGENT_TOKEN: 'x'.repeat(20) });
+    assert.equal(local.dev, false, 'a token on loopback is a production agent (TLS)');
     const real = parseAgentConfig(['--host', '0.0.0.0'], { MINI_AGENT_TOKEN: 'x'.repeat(20) });
     assert.equal(real.dev, false);
     assert.equal(real.token, 'x'.repeat(20));
   });
 
-  it('uses the same dev token as the control plane seeds', () => {
-    const devMini = fs.readFileSync(path.join(repoRoot, 'server/fleet/dev-mini.ts'), 'utf8');
-    assert.ok(devMini.includes(`DEV_AGENT_TOKEN = '${DEV_AGENT_TOKEN}'`));
+  it('uses the same dev token as the control plane seeds', async () => {
+    const { DEV_AGENT_TOKEN: seeded } = await import('../../server/fleet/dev-mini');
+    assert.equal(seeded, DEV_AGENT_TOKEN);
+  });
+
+  it('answers to its own names by default, to exactly --host-names when given', () => {
+    const env = { MINI_AGENT_TOKEN: 'x'.repeat(20) };
+    const local = parseAgentConfig([], env).hostNames;
+    assert.deepEqual([...local].sort(), ['127.0.0.1', '::1', 'localhost']);
+    const lan = parseAgentConfig(['--host', '0.0.0.0'], env).hostNames;
+    assert.ok(lan.has(os.hostname().toLowerCase()), 'its hostname');
+    assert.ok(lan.has('localhost'));
+    assert.ok(!lan.has('0.0.0.0'), 'a wildcard is no name');
+    const named = parseAgentConfig(
+      ['--host', '0.0.0.0', '--host-names', 'Mini-07.Fleet.Example., 10.0.0.7'],
+      env,
+    );
+    assert.deepEqual([...named.hostNames].sort(), ['10.0.0.7', 'mini-07.fleet.example']);
+    assert.deepEqual(
+      [...parseAgentConfig([], { ...env, MINI_AGENT_HOST_NAMES: 'a.test' }).hostNames],
+      ['a.test'],
+    );
+  });
+
+  it('parses `fingerprint` with its state directory, without needing the token', () => {
+    assert.equal(parseFingerprintCommand(['--dev'], {}), undefined);
+    assert.deepEqual(parseFingerprintCommand(['fingerprint'], { MINI_AGENT_STATE_DIR: '/tmp/s' }), {
+      stateDir: '/tmp/s',
+    });
+    assert.deepEqual(parseFingerprintCommand(['fingerprint', '--state-dir', '/tmp/t'], {}), {
+      stateDir: '/tmp/t',
+    });
+    assert.throws(() => parseFingerprintCommand(['fingerprint', '--port', '1'], {}), ConfigError);
   });
 
   it('takes flags over environment over defaults', () => {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import {
   agentPaths,
   ClawId,
@@ -12,6 +13,7 @@ import {
 } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import { sameSecret, type MiniAgent } from './agent';
+import { hostAllowed, type HostNames } from './host-check';
 
 /**
  * The Mini agent's side of the Mini Agent API, whose requests, answers and paths are declared in
@@ -38,11 +40,18 @@ class HttpError extends Error {
 
 const ok: OkResponse = { ok: true };
 
-export function createAgentHttpServer(
-  agent: MiniAgent,
-  opts: { token: string; version: string; log: Logger },
-) {
-  const server = http.createServer((req, res) => {
+export interface AgentServerOptions {
+  token: string;
+  version: string;
+  log: Logger;
+  /** Names the Host header may carry (host-check.ts). */
+  hostNames: HostNames;
+  /** The agent's key and certificate (PEM): HTTPS. Absent only for a `--dev` agent: plain HTTP. */
+  tls?: { keyPem: string; certPem: string };
+}
+
+export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions) {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = Date.now();
     handle(req)
       .then(({ status, body }) => send(res, status, body))
@@ -60,12 +69,29 @@ export function createAgentHttpServer(
           ms: Date.now() - started,
         }),
       );
-  });
+  };
+  const server = opts.tls
+    ? https.createServer(
+        { key: opts.tls.keyPem, cert: opts.tls.certPem, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 },
+        onRequest,
+      )
+    : http.createServer(onRequest);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
 
   async function handle(req: http.IncomingMessage): Promise<Answer> {
+    // Before the token: a rebinding page must learn nothing, not even whether it guessed the token.
+    if (!hostAllowed(req.headers.host, opts.hostNames)) {
+      req.resume();
+      throw new HttpError(421, 'This agent does not answer to that Host name (see --host-names)');
+    }
+    // Only the control plane calls the agent, and it is no browser: a request with an Origin is a
+    // web page trying its luck.
+    if (req.headers.origin !== undefined) {
+      req.resume();
+      throw new HttpError(403, 'Browsers may not call the Mini agent');
+    }
     if (!authorized(req.headers.authorization, opts.token)) {
       req.resume();
       throw new HttpError(401, 'Missing or wrong bearer token');

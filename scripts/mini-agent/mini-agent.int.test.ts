@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +17,8 @@ import {
   type AgentClawStatusReport,
 } from '../../server/fleet/agent-client';
 import { FailureError } from '../../server/failure';
+import { DEV_AGENT_TOKEN } from '../../server/fleet/agent-api';
+import { certFingerprint } from '../../server/fleet/agent-tls';
 import { freePort, isPortOpen, repoRoot, waitFor } from '../../tests/fixtures/processes';
 // Zombie-aware: an adopted gateway that exits is reparented, and not every init reaps it at once.
 import { isAlive } from './processes';
@@ -39,7 +43,10 @@ const baseEnv = {
 interface Agent {
   child: ChildProcess;
   port: number;
+  /** https://127.0.0.1:<port>: the agent serves TLS with its own certificate unless --dev. */
   url: string;
+  /** The certificate fingerprint it printed at start. */
+  fingerprint: string | undefined;
   output: () => string;
   exited: Promise<void>;
 }
@@ -81,13 +88,50 @@ async function startAgent(opts: {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const agent: Agent = { child, port, url: `http://127.0.0.1:${port}`, output: () => out, exited };
+  const scheme = opts.args?.includes('--dev') ? 'http' : 'https';
+  const agent: Agent = {
+    child,
+    port,
+    url: `${scheme}://127.0.0.1:${port}`,
+    fingerprint: undefined,
+    output: () => out,
+    exited,
+  };
   started.push(agent);
   await waitFor(`the agent on port ${port}`, async () => {
     if (child.exitCode !== null) throw new Error(`the agent exited: ${out}`);
     return out.includes('mini-agent: listening on');
   });
+  agent.fingerprint = /mini-agent: certificate fingerprint (sha256:[0-9a-f]{64})/.exec(out)?.[1];
   return agent;
+}
+
+/** The control plane's client for `agent`, pinned to the certificate it printed. */
+const clientOf = (agent: Agent, timeoutMs: number, as = token) =>
+  createAgentClient({ baseUrl: agent.url, token: as, certFingerprint: agent.fingerprint, timeoutMs });
+
+/**
+ * A raw request, to see the agent's answers as they are (status, body); over TLS without the pin,
+ * which the client tests cover.
+ */
+function raw(
+  agent: Agent,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = (agent.url.startsWith('https:') ? https : http).request(
+      `${agent.url}${path}`,
+      { method: init.method ?? 'GET', headers: init.headers, rejectUnauthorized: false },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
 
 async function killAgent(agent: Agent, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -208,7 +252,7 @@ describe('mini agent (real process, real client)', { timeout: 180_000 }, () => {
 
   before(async () => {
     agent = await startAgent({ stateDir, env });
-    client = createAgentClient({ baseUrl: agent.url, token, timeoutMs: 10_000 });
+    client = clientOf(agent, 10_000);
     gwPort = await freePort();
   });
 
@@ -216,16 +260,12 @@ describe('mini agent (real process, real client)', { timeout: 180_000 }, () => {
     const health = await client.health();
     assert.equal(health.claws, 0);
     assert.match(health.version, /^\d+\.\d+\.\d+/);
-    const wrong = createAgentClient({
-      baseUrl: agent.url,
-      token: 'not-the-agent-token-at-all',
-      timeoutMs: 5000,
-    });
+    const wrong = clientOf(agent, 5000, 'not-the-agent-token-at-all');
     await expectAgentError(wrong.health(), 401, 'permanent');
     await expectAgentError(wrong.startClaw({ clawId, port: gwPort, gatewayToken: token1 }), 401, 'permanent');
-    const res = await fetch(`${agent.url}/claws`);
+    const res = await raw(agent, '/claws');
     assert.equal(res.status, 401);
-    assert.deepEqual(await res.json(), { ok: false, error: 'Missing or wrong bearer token' });
+    assert.deepEqual(JSON.parse(res.text), { ok: false, error: 'Missing or wrong bearer token' });
   });
 
   it('refuses bad input with 400 and the issues', async () => {
@@ -241,10 +281,10 @@ describe('mini agent (real process, real client)', { timeout: 180_000 }, () => {
       'permanent',
     );
     const post = (body: string) =>
-      fetch(`${agent.url}/claws`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+      raw(agent, '/claws', { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
     const bad = await post('{"clawId": 1}');
     assert.equal(bad.status, 400);
-    const body = (await bad.json()) as { ok: boolean; error: string; issues: { path: string }[] };
+    const body = JSON.parse(bad.text) as { ok: boolean; error: string; issues: { path: string }[] };
     assert.equal(body.ok, false);
     assert.deepEqual(body.issues.map((i) => i.path).sort(), ['clawId', 'gatewayToken', 'port']);
     assert.equal((await post('{not json')).status, 400);
@@ -277,8 +317,8 @@ describe('mini agent (real process, real client)', { timeout: 180_000 }, () => {
     const file = path.join(stateDir, 'claws.json');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.ok(fs.readFileSync(file, 'utf8').includes(token1));
-    const raw = await fetch(`${agent.url}/claws`, { headers: { authorization: `Bearer ${token}` } });
-    assert.ok(!(await raw.text()).includes(token1));
+    const listed = await raw(agent, '/claws', { headers: { authorization: `Bearer ${token}` } });
+    assert.ok(!listed.text.includes(token1));
     assert.ok(!agent.output().includes(token1));
     assert.ok(!agent.output().includes(token));
     const argv = fs.readFileSync(`/proc/${firstPid}/cmdline`, 'utf8');
@@ -427,7 +467,7 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
         MINI_AGENT_RESTART_BACKOFF_MS: '50',
       },
     });
-    const client = createAgentClient({ baseUrl: agent.url, token, timeoutMs: 5000 });
+    const client = clientOf(agent, 5000);
     const id = `claw-${randomUUID()}`;
     const claw = { clawId: id, port: await freePort(), gatewayToken: gatewayToken() };
     await client.startClaw(claw);
@@ -449,7 +489,7 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
         MINI_AGENT_STOP_GRACE_MS: '500',
       },
     });
-    const client = createAgentClient({ baseUrl: agent.url, token, timeoutMs: 10_000 });
+    const client = clientOf(agent, 10_000);
     const id = `claw-${randomUUID()}`;
     await client.startClaw({ clawId: id, port: await freePort(), gatewayToken: gatewayToken() });
     const s = await waitFor('the stubborn gateway to start', async () => {
@@ -473,7 +513,7 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
       args: ['--stop-gateways-on-exit'],
       env: { MINI_AGENT_TRUSTED_PROXIES: '127.0.0.1, ::1' },
     });
-    const client = createAgentClient({ baseUrl: agent.url, token, timeoutMs: 5000 });
+    const client = clientOf(agent, 5000);
     const id = `claw-${randomUUID()}`;
     await client.startClaw({ clawId: id, port: await freePort(), gatewayToken: gatewayToken() });
     const s = await waitForStatus(client, id, 'running');
@@ -513,5 +553,153 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
     assert.equal(await new Promise<number | null>((r) => second.once('exit', (c) => r(c))), 1);
     assert.match(err2, new RegExp(`Another Mini agent \\(pid ${first.child.pid}\\)`));
     await killAgent(first);
+  });
+});
+
+/** Runs the agent program to its exit (it must refuse to start, or run a command and exit). */
+function runAgentToExit(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/mini-agent.ts', ...args],
+      { cwd: repoRoot, env: { ...process.env, MINI_AGENT_TOKEN: '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('mini agent: TLS identity, Host names, dev mode', { timeout: 120_000 }, () => {
+  it('serves HTTPS with a key it generated on first start (0600), kept across restarts; `fingerprint` prints it', async () => {
+    const stateDir = newStateDir();
+    const first = await startAgent({ stateDir });
+    assert.match(first.fingerprint ?? '', /^sha256:[0-9a-f]{64}$/);
+    const tls = path.join(stateDir, 'tls');
+    assert.equal(fs.statSync(tls).mode & 0o777, 0o700);
+    for (const f of ['agent.key.pem', 'agent.cert.pem'])
+      assert.equal(fs.statSync(path.join(tls, f)).mode & 0o777, 0o600, f);
+    const cert = new X509Certificate(fs.readFileSync(path.join(tls, 'agent.cert.pem')));
+    assert.equal(certFingerprint(cert.raw), first.fingerprint, 'the fingerprint is the certificate on disk');
+    assert.match(first.output(), /listening on https:\/\/127\.0\.0\.1:/);
+    assert.ok(!first.output().includes('PRIVATE KEY'), 'the key is never printed');
+    assert.deepEqual((await clientOf(first, 5000).health()).claws, 0);
+
+    const printed = await runAgentToExit(['fingerprint', '--state-dir', stateDir], {});
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.equal(printed.stdout.trim(), first.fingerprint, 'no token needed, same certificate');
+
+    await killAgent(first, 'SIGTERM');
+    const again = await startAgent({ stateDir, port: first.port });
+    assert.equal(again.fingerprint, first.fingerprint, 'restarts keep the key: the pin still holds');
+    await clientOf(again, 5000).health();
+
+    // Another certificate is refused by the pinned client, permanently, naming both.
+    const impostor = newStateDir();
+    const fresh = await runAgentToExit(['fingerprint'], { MINI_AGENT_STATE_DIR: impostor });
+    const other = fresh.stdout.trim();
+    assert.match(other, /^sha256:[0-9a-f]{64}$/, 'fingerprint generates a key for a new state dir');
+    assert.notEqual(other, first.fingerprint);
+    const wrongPin = createAgentClient({
+      baseUrl: again.url,
+      token,
+      certFingerprint: other,
+      timeoutMs: 5000,
+    });
+    await assert.rejects(wrongPin.health(), (err: unknown) => {
+      assert.ok(err instanceof FailureError);
+      assert.equal(err.kind, 'permanent');
+      assert.ok(err.message.includes(`is ${first.fingerprint}, not the pinned ${other}`), err.message);
+      assert.ok(!err.message.includes(token));
+      return true;
+    });
+    // Plain HTTP to the TLS port gets no HTTP answer at all.
+    const plain = createAgentClient({ baseUrl: `http://127.0.0.1:${again.port}`, token, timeoutMs: 3000 });
+    await assert.rejects(plain.health(), (err: unknown) => {
+      assert.ok(err instanceof FailureError);
+      assert.equal(err.status, undefined, err.message);
+      return true;
+    });
+    await killAgent(again);
+  });
+
+  it('refuses to start with half a key pair rather than silently re-keying', async () => {
+    const stateDir = newStateDir();
+    assert.equal((await runAgentToExit(['fingerprint', '--state-dir', stateDir], {})).code, 0);
+    fs.rmSync(path.join(stateDir, 'tls', 'agent.cert.pem'));
+    const r = await runAgentToExit(['--port', '0'], {
+      MINI_AGENT_TOKEN: token,
+      MINI_AGENT_STATE_DIR: stateDir,
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /agent\.cert\.pem is missing but .*agent\.key\.pem exists/);
+  });
+
+  it('answers only requests whose Host is one of its names, and none that come from a browser', async () => {
+    const agent = await startAgent({ stateDir: newStateDir() });
+    const auth = { authorization: `Bearer ${token}` };
+    const as = (host: string, extra: Record<string, string> = {}) =>
+      raw(agent, '/health', { headers: { ...auth, host, ...extra } });
+    assert.equal((await as(`127.0.0.1:${agent.port}`)).status, 200);
+    assert.equal((await as(`localhost:${agent.port}`)).status, 200);
+    assert.equal((await as('[::1]')).status, 200, 'the port is not compared');
+    for (const host of [
+      'rebind.attacker.example',
+      `rebind.attacker.example:${agent.port}`,
+      '127.0.0.1.nip.io',
+    ]) {
+      const r = await as(host);
+      assert.equal(r.status, 421, host);
+      assert.ok(!r.text.includes('ok":true'), 'nothing of the API');
+    }
+    const noToken = await raw(agent, '/health', { headers: { host: 'evil.example' } });
+    assert.equal(noToken.status, 421, 'refused before the token is even looked at');
+    const browser = await as(`127.0.0.1:${agent.port}`, { origin: 'http://127.0.0.1:3000' });
+    assert.equal(browser.status, 403);
+    assert.match(browser.text, /Browsers may not call the Mini agent/);
+    await killAgent(agent);
+
+    // --host-names: exactly those names (say, the one in the Mini's agent URL).
+    const named = await startAgent({
+      stateDir: newStateDir(),
+      env: { MINI_AGENT_HOST_NAMES: 'mini-07.fleet.test' },
+    });
+    const at = (host: string) => raw(named, '/health', { headers: { ...auth, host } });
+    assert.equal((await at('mini-07.fleet.test:7070')).status, 200);
+    assert.equal((await at('MINI-07.fleet.test.')).status, 200, 'case and a trailing dot do not matter');
+    assert.equal((await at(`127.0.0.1:${named.port}`)).status, 421);
+    await killAgent(named);
+  });
+
+  it('--dev: plain HTTP on loopback with the dev token, and the Host check still guards it', async () => {
+    const dev = await startAgent({ stateDir: newStateDir(), args: ['--dev'], env: { MINI_AGENT_TOKEN: '' } });
+    assert.equal(dev.fingerprint, undefined);
+    assert.match(dev.output(), /listening on http:\/\/127\.0\.0\.1:/);
+    const client = createAgentClient({ baseUrl: dev.url, token: DEV_AGENT_TOKEN, timeoutMs: 5000 });
+    assert.equal((await client.health()).claws, 0);
+    // The attack the check exists for: a page rebinding its name to 127.0.0.1, with the public token.
+    const rebound = await raw(dev, '/health', {
+      headers: { host: `rebind.attacker.example:${dev.port}`, authorization: `Bearer ${DEV_AGENT_TOKEN}` },
+    });
+    assert.equal(rebound.status, 421);
+    await killAgent(dev);
+  });
+
+  it('never takes the public dev token outside --dev, and --dev only on loopback', async () => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [[], { MINI_AGENT_TOKEN: DEV_AGENT_TOKEN }, /public dev token/],
+      [[], {}, /MINI_AGENT_TOKEN is required \(or --dev/],
+      [['--dev', '--host', '0.0.0.0'], {}, /--dev is for local runs/],
+    ];
+    for (const [args, env, message] of cases) {
+      const r = await runAgentToExit(['--port', '0', ...args], {
+        MINI_AGENT_STATE_DIR: newStateDir(),
+        ...env,
+      });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
   });
 });

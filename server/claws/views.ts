@@ -1,8 +1,15 @@
 import type { RecordedEvent } from '../../events/types';
 import type { ClawState } from '../../events/claw';
+import { forMembers } from './member-text';
+
+/**
+ * Who reads a view: an organization's members get failures in words, with no internal host, port
+ * or path (member-text.ts); the platform's operators (platform admins) get them as they were.
+ */
+export type Audience = 'member' | 'operator';
 
 /** What the API shows of a claw: its state, where it runs, and how far provisioning got. */
-export function clawView(c: ClawState, miniHostname: string | null = null) {
+export function clawView(c: ClawState, miniHostname: string | null = null, audience: Audience = 'member') {
   return {
     id: c.id,
     slug: c.slug,
@@ -14,7 +21,7 @@ export function clawView(c: ClawState, miniHostname: string | null = null) {
     // Where the Mini's edge serves the gateway: reachable only with the gateway token and a paired
     // device, so shown, never linked (members chat through the proxy).
     tunnelHostname: c.tunnelHostname,
-    lastError: c.lastError,
+    lastError: audience === 'operator' ? c.lastError : forMembers(c.lastError),
     failedStep: c.failedStep,
     attempts: c.attempts,
     retryAt: c.retryAt,
@@ -44,10 +51,26 @@ const FAILURES = new Set([
   'GatewayAbandoned',
 ]);
 
-/** One audit timeline entry: who did what when, with the event's data minus anything secret-adjacent. */
-export function timelineEntry(e: RecordedEvent, previous: RecordedEvent | undefined) {
+/** The failure texts of claw events (ProvisioningStepFailed.error, ClawDegraded.reason, …). */
+const FAILURE_TEXT_KEYS = new Set(['error', 'reason']);
+
+/**
+ * One audit timeline entry: who did what when, with the event's data minus anything
+ * secret-adjacent, and its failure texts in words for members.
+ */
+export function timelineEntry(
+  e: RecordedEvent,
+  previous: RecordedEvent | undefined,
+  audience: Audience = 'member',
+) {
   const data = Object.fromEntries(
-    Object.entries(e.data as Record<string, unknown>).filter(([k]) => !HIDDEN_KEYS.has(k)),
+    Object.entries(e.data as Record<string, unknown>)
+      .filter(([k]) => !HIDDEN_KEYS.has(k))
+      .map(([k, v]) =>
+        audience === 'member' && FAILURE_TEXT_KEYS.has(k) && typeof v === 'string'
+          ? [k, forMembers(v)]
+          : [k, v],
+      ),
   );
   return {
     version: e.streamVersion,

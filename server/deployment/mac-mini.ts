@@ -24,13 +24,19 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
 
   async #client(mini: MiniState | null): Promise<AgentClient> {
     if (!mini || mini.status === 'removed') throw permanent('The claw has no Mini');
-    // A Mini's version changes when its URL or token changes; the cached client goes with it.
+    // A Mini's version changes when its URL, token or certificate changes; the cached client goes
+    // with it.
     const key = `${mini.version}`;
     const cached = this.#clients.get(mini.id);
     if (cached?.key === key) return cached.client;
     const token = await this.secrets.get(agentTokenSecret(mini.id));
     if (!token) throw permanent(`No agent token is stored for Mini ${mini.hostname}`);
-    const client = createAgentClient({ baseUrl: mini.agentUrl, token, timeoutMs: this.timeoutMs });
+    const client = createAgentClient({
+      baseUrl: mini.agentUrl,
+      token,
+      certFingerprint: mini.agentCertFingerprint,
+      timeoutMs: this.timeoutMs,
+    });
     this.#clients.set(mini.id, { key, client });
     return client;
   }

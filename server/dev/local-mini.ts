@@ -23,7 +23,7 @@ async function agentAnswers(url: string): Promise<boolean> {
 /**
  * Local runs only: a Mini agent with dev gateways on this machine, registered as the fleet's Mini
  * when the fleet is empty, so a new user's first claw works with no other step. An agent already
- * answering on the port (`npm run agent --dev`) is used as it is.
+ * answering on the port (`npm run agent -- --dev`, plain HTTP with the dev token) is used as it is.
  */
 export async function startLocalDevMini(runtime: Runtime, log: Logger): Promise<{ stop(): Promise<void> }> {
   const port = runtime.config.MINI_AGENT_PORT;
@@ -67,6 +67,7 @@ export async function startLocalDevMini(runtime: Runtime, log: Logger): Promise<
         store: runtime.store,
         secrets: runtime.secrets,
         actor: 'system:dev-setup',
+        production: runtime.config.production,
         correlationId: randomUUID(),
       },
       { agentUrl: url, agentToken: DEV_AGENT_TOKEN, tunnelSuffix: runtime.config.TUNNEL_DOMAIN },

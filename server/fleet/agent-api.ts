@@ -17,6 +17,13 @@ import { z } from 'zod';
  * database, tRPC or Next, and must be able to load it alone.
  */
 
+/**
+ * The bearer token of a local dev agent (`npm run agent -- --dev`, the one `npm run dev` starts),
+ * which the dev seed registers. It is public: the agent accepts it only with `--dev` (plain HTTP on
+ * loopback), and a production control plane refuses to register a Mini with it.
+ */
+export const DEV_AGENT_TOKEN = 'claws-dev-agent-token-not-for-production';
+
 export const agentPaths = {
   health: '/health',
   claws: '/claws',

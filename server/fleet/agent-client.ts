@@ -1,3 +1,6 @@
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
 import type { z } from 'zod';
 import {
   agentPaths,
@@ -10,6 +13,7 @@ import {
   type ClawSummary,
   type StartClawRequest,
 } from './agent-api';
+import { certFingerprint, normalizeFingerprint } from './agent-tls';
 import { FailureError } from '../failure';
 
 /**
@@ -19,6 +23,12 @@ import { FailureError } from '../failure';
  * error too. Failures are `FailureError`s
  * whose `kind` tells the provisioning worker whether a retry can help; their messages never contain
  * the agent token or a gateway token.
+ *
+ * An `https:` agent is trusted by the fingerprint of its certificate alone (agent-tls.ts): every
+ * call opens its own TLS connection, compares the certificate the agent presents with the pinned
+ * fingerprint, and only then sends the request, so the bearer token never reaches anyone else.
+ * No CA and no hostname check: the agent's certificate is self-signed, and the pin is stricter
+ * than either. `http:` is for a local dev agent only (the fleet commands refuse it in production).
  */
 
 /** `unknown`: the agent does not know the claw (404); the caller decides whether to start it. */
@@ -41,9 +51,11 @@ export interface AgentClient {
 }
 
 export interface AgentClientOptions {
-  /** e.g. `http://127.0.0.1:7070`. */
+  /** e.g. `https://mini-07.fleet.example:7070` (or `http://127.0.0.1:7070`, a dev agent). */
   baseUrl: string;
   token: string;
+  /** The agent certificate's pinned fingerprint (`sha256:<hex>`); required for an https URL. */
+  certFingerprint?: string | null;
   /** Per call, including reading the body. Default 5000 ms. */
   timeoutMs?: number;
   /** Extra attempts for retryable failures, with a short backoff. Default 0 (the worker retries). */
@@ -82,7 +94,15 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   // Credentials in the URL would end up in error messages; the token is the only credential.
   base.username = '';
   base.password = '';
-  const baseUrl = base.toString().replace(/\/+$/, '');
+  const pin = options.certFingerprint ? normalizeFingerprint(options.certFingerprint) : undefined;
+  if (base.protocol === 'https:' && !pin)
+    throw new FailureError(
+      'permanent',
+      options.certFingerprint
+        ? 'The pinned agent certificate fingerprint is not a SHA-256 fingerprint'
+        : 'No certificate fingerprint is pinned for this https agent; register the Mini with its fingerprint',
+    );
+  const basePath = base.pathname.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5000;
   const retries = Math.max(0, options.retries ?? 0);
   const secrets = new Set<string>([options.token]);
@@ -96,29 +116,33 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
 
   async function once(method: string, path: string, body?: unknown): Promise<Response> {
     const what = `${method} ${path}`;
-    let res: globalThis.Response;
-    let text: string;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${options.token}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      res = await request(
+        {
+          base,
+          pin,
+          method,
+          path: `${basePath}${path}`,
+          headers: {
+            authorization: `Bearer ${options.token}`,
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      text = await res.text();
+        timeoutMs,
+      );
     } catch (err) {
+      if (err instanceof FailureError) throw new FailureError(err.kind, `Agent ${what}: ${err.message}`);
       throw networkError(what, err, timeoutMs);
     }
-    if (text.trim() === '') return { status: res.status, body: undefined, malformed: false };
+    const { status, text } = res;
+    if (text.trim() === '') return { status, body: undefined, malformed: false };
     try {
-      return { status: res.status, body: JSON.parse(text) as unknown, malformed: false };
+      return { status, body: JSON.parse(text) as unknown, malformed: false };
     } catch {
-      return { status: res.status, body: undefined, malformed: true };
+      return { status, body: undefined, malformed: true };
     }
   }
 
@@ -188,6 +212,111 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   };
 }
 
+/** Far above any answer of the API (a list of a Mini's claws); a larger body is not an agent's. */
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * One request on its own connection (no pooling: every connection is checked against the pin),
+ * with one deadline over connecting, the TLS handshake and reading the whole body. Redirects are
+ * not followed: any status is returned as it came.
+ */
+function request(
+  o: {
+    base: URL;
+    pin: string | undefined;
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body: string | undefined;
+  },
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const host = o.base.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(o.base.port) || (o.base.protocol === 'https:' ? 443 : 80);
+    // TLS first, the pin checked (below), and only then the request, with the token, is written.
+    const secure =
+      o.base.protocol === 'https:'
+        ? tls.connect({
+            host,
+            port,
+            ...(net.isIP(host) ? {} : { servername: host }),
+            // Self-signed by design: trust comes from the pin, not from a CA.
+            rejectUnauthorized: false,
+            minVersion: 'TLSv1.2',
+          })
+        : undefined;
+    let req: http.ClientRequest | undefined;
+    let settled = false;
+    const finish = (err: unknown, value?: { status: number; text: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        req?.destroy();
+        secure?.destroy();
+        reject(err);
+      } else resolve(value!);
+    };
+    const timer = setTimeout(() => finish(new TimeoutError('timed out')), timeoutMs);
+
+    const send = (connection?: net.Socket) => {
+      req = http.request(
+        {
+          host,
+          port,
+          method: o.method,
+          path: o.path,
+          headers: {
+            ...o.headers,
+            host: o.base.host,
+            ...(o.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(o.body)) }),
+          },
+          // Our own connection (TLS, pin checked) or a fresh one: never a pooled socket. (With
+          // createConnection, Node uses no agent at all.)
+          ...(connection ? { createConnection: () => connection } : { agent: false }),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES)
+              return finish(new FailureError('retryable', `the answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
+            chunks.push(c);
+          });
+          res.on('error', (err) => finish(err));
+          res.on('end', () =>
+            finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+        },
+      );
+      req.on('error', (err) => finish(err));
+      req.end(o.body);
+    };
+
+    if (!secure) return send();
+    secure.once('error', (err) => finish(err));
+    secure.once('secureConnect', () => {
+      const raw = secure.getPeerCertificate()?.raw;
+      const seen = raw && raw.length ? certFingerprint(raw) : 'no certificate';
+      if (seen !== o.pin)
+        return finish(
+          new FailureError(
+            'permanent',
+            `the agent's TLS certificate is ${seen}, not the pinned ${o.pin}; ` +
+              `if the Mini was re-keyed, update its certificate fingerprint`,
+          ),
+        );
+      send(secure);
+    });
+  });
+}
+
 function httpError(what: string, res: Response, redact: (s: string) => string): FailureError {
   const parsed = ErrorResponse.safeParse(res.body);
   const reason = parsed.success ? `: ${parsed.data.error.slice(0, MAX_ERROR_TEXT)}` : '';
@@ -203,11 +332,11 @@ function httpError(what: string, res: Response, redact: (s: string) => string): 
 }
 
 function networkError(what: string, err: unknown, timeoutMs: number): FailureError {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+  if (err instanceof TimeoutError)
     return new FailureError('retryable', `Agent ${what} timed out after ${timeoutMs} ms`);
   const code = errorCode(err);
   if (code && NETWORK_CODES.has(code)) return new FailureError('retryable', `Agent ${what} failed: ${code}`);
-  // fetch reports every transport failure as a TypeError("fetch failed"); all of them are worth a retry.
+  // Any other transport failure (a TLS alert, a closed socket) is worth a retry.
   return new FailureError('retryable', `Agent ${what} failed: ${code ?? 'network error'}`);
 }
 

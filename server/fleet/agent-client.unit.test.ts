@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { FailureError } from '../failure';
+import { selfSignedCertificate } from '../../scripts/mini-agent/x509';
 import { createAgentClient, type AgentClient } from './agent-client';
+import { certFingerprint, normalizeFingerprint, pemToDer } from './agent-tls';
 
 const TOKEN = 'agent-token-0123456789abcdef-SECRET';
 const GATEWAY_TOKEN = 'gateway-token-fedcba9876543210-SECRET';
@@ -243,5 +247,130 @@ describe('agent client: failures are classified', () => {
     };
     await failure(client({ retries: 3 }).stopClaw('claw-1'));
     assert.equal(calls, 1);
+  });
+});
+
+describe('agent client: an https agent is trusted by its pinned certificate only', () => {
+  const identity = () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const certPem = selfSignedCertificate({
+      privateKey,
+      commonName: 'test agent',
+      altNames: ['127.0.0.1'],
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3600_000),
+    });
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    return { keyPem, certPem, fingerprint: certFingerprint(pemToDer(certPem)) };
+  };
+  const agentTls = identity();
+  let tlsServer: https.Server;
+  let tlsUrl: string;
+  /** Requests that reached the agent, and TLS connections that were opened. */
+  let requests: { authorization?: string }[];
+  let connections = 0;
+
+  before(async () => {
+    tlsServer = https.createServer({ key: agentTls.keyPem, cert: agentTls.certPem }, (req, res) => {
+      requests.push({ authorization: req.headers.authorization });
+      req.resume();
+      json(res, 200, { ok: true, claws: 0, version: 'tls' });
+    });
+    tlsServer.on('connection', () => connections++);
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    tlsUrl = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    tlsServer.closeAllConnections();
+    await new Promise((r) => tlsServer.close(r));
+  });
+  beforeEach(() => {
+    requests = [];
+    connections = 0;
+  });
+
+  const pinned = (certFingerprint: string | undefined) =>
+    createAgentClient({ baseUrl: tlsUrl, token: TOKEN, certFingerprint, timeoutMs: 2000 });
+
+  it('calls it when its certificate is the pinned one (also pinned as AB:CD:… colon hex)', async () => {
+    assert.deepEqual(await pinned(agentTls.fingerprint).health(), { claws: 0, version: 'tls' });
+    const colons = agentTls.fingerprint.slice('sha256:'.length).toUpperCase().match(/../g)!.join(':');
+    await pinned(colons).health();
+    assert.equal(requests.length, 2);
+    assert.equal(requests[0]!.authorization, `Bearer ${TOKEN}`);
+  });
+
+  it('refuses another certificate, permanently, naming both fingerprints, before sending anything', async () => {
+    const other = identity().fingerprint;
+    const err = await failure(pinned(other).health());
+    assert.equal(err.kind, 'permanent');
+    assert.ok(err.message.includes(agentTls.fingerprint), `names the certificate seen: ${err.message}`);
+    assert.ok(err.message.includes(other), 'names the pinned one');
+    assert.match(err.message, /^Agent GET \/health: /);
+    assert.equal(connections, 1, 'it did connect');
+    assert.deepEqual(requests, [], 'no request, so no token, reached the impostor');
+  });
+
+  it('checks the pin on every connection, and does not retry a mismatch', async () => {
+    const c = pinned(identity().fingerprint);
+    await failure(c.health());
+    await failure(c.listClaws());
+    assert.equal(connections, 2);
+    const retrying = createAgentClient({
+      baseUrl: tlsUrl,
+      token: TOKEN,
+      certFingerprint: identity().fingerprint,
+      retries: 3,
+      timeoutMs: 2000,
+    });
+    await failure(retrying.health());
+    assert.equal(connections, 3, 'one attempt: a wrong certificate stays wrong');
+  });
+
+  it('will not call an https agent without a pin, or with something that is no fingerprint', () => {
+    assert.throws(() => pinned(undefined), /No certificate fingerprint is pinned/);
+    assert.throws(() => pinned('sha1:abcd'), /not a SHA-256 fingerprint/);
+  });
+
+  it('plain HTTP to the TLS agent gets no answer, and an https call to a plain agent none either', async () => {
+    const plain = createAgentClient({
+      baseUrl: tlsUrl.replace('https:', 'http:'),
+      token: TOKEN,
+      timeoutMs: 2000,
+    });
+    const err = await failure(plain.health());
+    assert.equal(err.status, undefined, 'no HTTP answer');
+    const toPlain = createAgentClient({
+      baseUrl: baseUrl.replace('http:', 'https:'),
+      token: TOKEN,
+      certFingerprint: agentTls.fingerprint,
+      timeoutMs: 2000,
+    });
+    await failure(toPlain.health());
+    assert.deepEqual(seen, [], 'the plain agent never saw a request (the token stayed unsent)');
+  });
+});
+
+describe('certificate fingerprints', () => {
+  it('take the spellings operators paste and come out canonical', () => {
+    const hex = 'ab'.repeat(32);
+    const canonical = `sha256:${hex}`;
+    for (const v of [canonical, `SHA256:${hex.toUpperCase()}`, hex, `  ${hex}\n`, 'AB:'.repeat(31) + 'AB'])
+      assert.equal(normalizeFingerprint(v), canonical, v);
+    assert.equal(normalizeFingerprint(`sha256 Fingerprint=${'AB:'.repeat(31)}AB`), canonical);
+    for (const v of ['', 'sha256:', `sha1:${'ab'.repeat(20)}`, 'ab'.repeat(31), `${hex}00`, 'zz'.repeat(32)])
+      assert.equal(normalizeFingerprint(v), undefined, v);
+  });
+});
+
+describe('agent client: bounded answers', () => {
+  it('stops reading an answer far larger than the API ever sends', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"ok":true,"claws":[],"pad":"${'x'.repeat(9 * 1024 * 1024)}"}`);
+    };
+    const err = await failure(client({ timeoutMs: 5000 }).listClaws());
+    assert.equal(err.kind, 'retryable');
+    assert.match(err.message, /exceeds \d+ bytes/);
   });
 });

@@ -17,6 +17,15 @@ import { miniByHostname, minisProjection } from '../../projections/minis';
 import { metaOf, type CommandContext } from '../claws/commands';
 import { fingerprint } from '../secrets/keyring';
 import { agentTokenSecret } from '../secrets/secret-store';
+import { DEV_AGENT_TOKEN } from './agent-api';
+import { CertFingerprint } from './agent-tls';
+
+/**
+ * Fleet commands need to know whether they run in production: a production control plane speaks
+ * only TLS to its agents and never registers one with the public dev token. Required, so no
+ * caller can forget to say it.
+ */
+export type FleetCommandContext = CommandContext & { production: boolean };
 
 const Hostname = z
   .string()
@@ -75,10 +84,25 @@ const withRange = <
 /** Ports per claw: 1 for dev gateways, at least OPENCLAW_PORT_SPAN for the real one (placement.ts). */
 const PortStride = z.coerce.number().int().min(1).max(1000);
 
+/** How the control plane reaches the agent: https needs the pinned certificate, http none. */
+const withPin = <T extends { agentUrl?: string; agentCertFingerprint?: string }>(
+  v: T,
+  ctx: z.RefinementCtx,
+) => {
+  if (v.agentUrl?.startsWith('http://') && v.agentCertFingerprint)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['agentCertFingerprint'],
+      message: 'a certificate fingerprint needs an https agent URL',
+    });
+};
+
 export const RegisterMiniInput = z
   .object({
     hostname: Hostname,
     agentUrl: AgentUrl,
+    /** The agent's certificate (`npm run agent -- fingerprint` on the Mini); required for https. */
+    agentCertFingerprint: CertFingerprint.optional(),
     agentToken: AgentToken,
     tunnelSuffix: TunnelSuffix,
     portRangeStart: Port,
@@ -87,12 +111,15 @@ export const RegisterMiniInput = z
     edgePort: Port.optional(),
     portStride: PortStride.optional(),
   })
-  .superRefine(withRange);
+  .superRefine(withRange)
+  .superRefine(withPin);
 
 export const UpdateMiniInput = z
   .object({
     hostname: Hostname.optional(),
     agentUrl: AgentUrl.optional(),
+    /** Re-keying: the agent's new certificate. */
+    agentCertFingerprint: CertFingerprint.optional(),
     agentToken: AgentToken.optional(),
     tunnelSuffix: TunnelSuffix.optional(),
     portRangeStart: Port.optional(),
@@ -101,7 +128,27 @@ export const UpdateMiniInput = z
     edgePort: Port.nullable().optional(),
     portStride: PortStride.optional(),
   })
-  .superRefine(withRange);
+  .superRefine(withRange)
+  .superRefine(withPin);
+
+/**
+ * Whether the control plane may call this agent so: an https agent with its certificate pinned,
+ * and, in production, nothing else (no plain HTTP, no dev token). Checked on what the Mini will
+ * be after the change, so an update cannot leave an https Mini without a pin either.
+ */
+export function agentAccessProblem(
+  agent: { agentUrl: string; agentCertFingerprint?: string | null; agentToken: string | null },
+  production: boolean,
+): string | null {
+  const https = agent.agentUrl.startsWith('https://');
+  if (https && !agent.agentCertFingerprint)
+    return 'agentCertFingerprint is required for an https agent (the Mini prints it: npm run agent -- fingerprint)';
+  if (!production) return null;
+  if (!https) return 'agentUrl must be https in production (plain HTTP is for a local dev agent only)';
+  if (agent.agentToken === DEV_AGENT_TOKEN)
+    return 'agentToken is the public dev token, which production refuses; give the agent a real one';
+  return null;
+}
 
 function parse<T extends z.ZodType>(schema: T, input: unknown, what: string): z.infer<T> {
   const r = schema.safeParse(input);
@@ -117,10 +164,12 @@ const hostnameTaken = (hostname: string) =>
 
 /** Adds a Mini to the fleet. Its agent token is stored encrypted; the event carries a fingerprint. */
 export async function registerMini(
-  ctx: CommandContext,
+  ctx: FleetCommandContext,
   input: z.input<typeof RegisterMiniInput>,
 ): Promise<MiniState> {
   const m = parse(RegisterMiniInput, input, 'Mini');
+  const problem = agentAccessProblem(m, ctx.production);
+  if (problem) throw badRequest(`Invalid Mini: ${problem}`);
   if (await miniByHostname(ctx.store.db, m.hostname)) throw hostnameTaken(m.hostname);
   const miniId = randomUUID();
   const { agentToken, ...data } = m;
@@ -165,13 +214,22 @@ async function decideOn(
 }
 
 export async function updateMini(
-  ctx: CommandContext,
+  ctx: FleetCommandContext,
   miniId: string,
   input: z.input<typeof UpdateMiniInput>,
 ): Promise<MiniState> {
   const changes = parse(UpdateMiniInput, input, 'Mini update');
   return decideOn(ctx, miniId, async (mini) => {
     const { agentToken, ...rest } = changes;
+    const problem = agentAccessProblem(
+      {
+        agentUrl: changes.agentUrl ?? mini.agentUrl,
+        agentCertFingerprint: changes.agentCertFingerprint ?? mini.agentCertFingerprint,
+        agentToken: agentToken ?? (ctx.production ? await ctx.secrets.get(agentTokenSecret(mini.id)) : null),
+      },
+      ctx.production,
+    );
+    if (problem) throw badRequest(`Invalid Mini update: ${problem}`);
     const events = decideUpdate(
       mini,
       { ...rest, agentTokenFingerprint: agentToken ? fingerprint(agentToken) : undefined },

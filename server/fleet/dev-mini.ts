@@ -3,11 +3,11 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import type { MiniState } from '../../events/mini';
 import { miniByHostname } from '../../projections/minis';
-import type { CommandContext } from '../claws/commands';
-import { registerMini } from './commands';
+import { DEV_AGENT_TOKEN } from './agent-api';
+import { registerMini, type FleetCommandContext } from './commands';
 
 /** The token a local agent started with `--dev` uses when MINI_AGENT_TOKEN is not set. Local runs only. */
-export const DEV_AGENT_TOKEN = 'claws-dev-agent-token-not-for-production';
+export { DEV_AGENT_TOKEN };
 
 const SEED_SQL = path.resolve(import.meta.dirname, '../../scripts/seed-dev-mini.sql');
 
@@ -25,8 +25,13 @@ interface DevMiniDefinition {
  * Idempotent: a Mini with that hostname already registered is returned as it is.
  */
 export async function seedDevMini(
-  ctx: CommandContext,
-  overrides: { agentUrl?: string; agentToken?: string; tunnelSuffix?: string } = {},
+  ctx: FleetCommandContext,
+  overrides: {
+    agentUrl?: string;
+    agentToken?: string;
+    agentCertFingerprint?: string;
+    tunnelSuffix?: string;
+  } = {},
 ): Promise<{ mini: MiniState; created: boolean }> {
   const query = fs.readFileSync(SEED_SQL, 'utf8');
   const { rows } = await sql<DevMiniDefinition>`${sql.raw(query.replace(/;\s*$/, ''))}`.execute(ctx.store.db);
@@ -38,6 +43,7 @@ export async function seedDevMini(
     hostname: def.hostname,
     agentUrl: overrides.agentUrl ?? def.agent_url,
     agentToken: overrides.agentToken ?? DEV_AGENT_TOKEN,
+    ...(overrides.agentCertFingerprint ? { agentCertFingerprint: overrides.agentCertFingerprint } : {}),
     tunnelSuffix: overrides.tunnelSuffix ?? def.tunnel_suffix,
     portRangeStart: Number(def.port_range_start),
     portRangeEnd: Number(def.port_range_end),

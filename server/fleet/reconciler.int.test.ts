@@ -69,6 +69,7 @@ for (const driver of testDrivers()) {
       const client: AgentClient = createAgentClient({
         baseUrl: agent.url,
         token: agent.token,
+        certFingerprint: agent.fingerprint,
         timeoutMs: 3000,
       });
       worker.start();

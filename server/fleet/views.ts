@@ -10,6 +10,7 @@ export async function fleetView(db: Kysely<Database>) {
     id: m.id,
     hostname: m.hostname,
     agentUrl: m.agentUrl,
+    agentCertFingerprint: m.agentCertFingerprint,
     tunnelSuffix: m.tunnelSuffix,
     portRangeStart: m.portRangeStart,
     portRangeEnd: m.portRangeEnd,

@@ -101,6 +101,7 @@ describe(
         const listed = await createAgentClient({
           baseUrl: agent.url,
           token: agent.token,
+          certFingerprint: agent.fingerprint,
           timeoutMs: 5000,
         }).listClaws();
         assert.equal(listed.length, CAPACITY);

@@ -150,7 +150,12 @@ for (const driver of testDrivers()) {
         assert.equal(mini.allocated, live.length, 'allocated count matches the claws holding ports');
 
         // The agent runs exactly the active claws' gateways: none orphaned, none missing.
-        const agentClient = createAgentClient({ baseUrl: agent.url, token: agent.token, timeoutMs: 3000 });
+        const agentClient = createAgentClient({
+          baseUrl: agent.url,
+          token: agent.token,
+          certFingerprint: agent.fingerprint,
+          timeoutMs: 3000,
+        });
         const onAgent = await agentClient.listClaws();
         const agentIds = onAgent.map((c) => c.clawId).sort();
         assert.deepEqual(agentIds, live.map((c) => c.id).sort());

@@ -116,6 +116,7 @@ for (const driver of testDrivers()) {
         const listed = await createAgentClient({
           baseUrl: agent.url,
           token: agent.token,
+          certFingerprint: agent.fingerprint,
           timeoutMs: 2000,
         }).listClaws();
         assert.ok(!JSON.stringify(listed).includes(active.id));
@@ -181,6 +182,7 @@ for (const driver of testDrivers()) {
           const listed = await createAgentClient({
             baseUrl: agent.url,
             token: agent.token,
+            certFingerprint: agent.fingerprint,
             timeoutMs: 2000,
           }).listClaws();
           assert.ok(!listed.some((g) => g.clawId === c.id), 'the agent runs no gateway of the failed claw');

@@ -18,16 +18,16 @@ export const CLOSE = {
 
 export type CloseCode = (typeof CLOSE)[keyof typeof CLOSE];
 
-/** What the browser gets when the gateway side closes with `code`. */
-export function browserCloseFor(
-  upstreamCode: number,
-  upstreamReason: string,
-): { code: number; reason: string } {
+/**
+ * What the browser gets when the gateway side closes with `code`. Never the gateway's own reason:
+ * those are its words about the control plane's connection (and may name its host); the proxy
+ * logs them.
+ */
+export function browserCloseFor(upstreamCode: number): { code: number; reason: string } {
   if (upstreamCode === 1012 || upstreamCode === 1013 || upstreamCode === 1001)
     return { code: CLOSE.UPSTREAM_UNAVAILABLE, reason: 'gateway restarting; retry-after-ms=1000' };
   if (upstreamCode === 1009)
     return { code: CLOSE.FRAME_TOO_LARGE, reason: 'frame too large for the gateway' };
   if (upstreamCode === 1000) return { code: CLOSE.UPSTREAM_CLOSED, reason: 'gateway closed the connection' };
-  const why = upstreamReason ? `: ${upstreamReason}` : '';
-  return { code: CLOSE.UPSTREAM_CLOSED, reason: `gateway closed (${upstreamCode})${why}`.slice(0, 120) };
+  return { code: CLOSE.UPSTREAM_CLOSED, reason: `gateway closed the connection (${upstreamCode})` };
 }

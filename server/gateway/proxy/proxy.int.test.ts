@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { ClawState } from '../../../events/claw';
@@ -17,7 +18,9 @@ import { generateDeviceIdentity } from '../device-identity';
 import { openclawConnect } from '../openclaw-client';
 import { createClawsUpgradeHandler, type ProxyDeps } from '../upgrade';
 import { PROXY_SCOPES } from '../verify-access';
+import { ALLOWED_METHODS } from './allowlist';
 import { CLOSE } from './close-codes';
+import { RELAYED_EVENTS } from './relay-filter';
 
 const TOKEN = 'proxy-test-gateway-token-7f3a9c1e5b';
 const ORIGIN = 'http://claws.test';
@@ -115,6 +118,59 @@ function browser(
       return waitFor(`res ${method}`, async () => frames.find((f) => f.id === id), 20_000, 10);
     },
   };
+}
+
+/**
+ * What must never reach a member: the Mini's hostname, addresses and kernel (presence), the claw's
+ * state-database path (health), capability URLs and config hashes, credentials. Checked on every
+ * byte the browser received, hello-ok and every frame after it.
+ */
+function assertNothingOfTheMini(b: Browser, what: string) {
+  const raw = b.raw.join('\n');
+  const leaks = [
+    JSON.stringify(os.hostname()),
+    os.release(),
+    '"host":',
+    '"ip":',
+    'openclaw-agent.sqlite',
+    '__openclaw__/cap',
+    'hmac-sha256:',
+    'recoveryScope',
+    'deviceToken',
+    'bootId',
+    'connId',
+    TOKEN,
+  ];
+  for (const leak of leaks) assert.ok(!raw.includes(leak), `${what}: ${leak} reached the browser`);
+  for (const f of b.frames)
+    if (f.type === 'event')
+      assert.ok(
+        f.event === 'connect.challenge' || RELAYED_EVENTS.has(f.event as string),
+        `${what}: event ${String(f.event)} relayed`,
+      );
+  const hello = b.frames.find((f) => (f.payload as { type?: string } | undefined)?.type === 'hello-ok')!
+    .payload as Record<string, unknown>;
+  assert.deepEqual(Object.keys(hello).sort(), [
+    'auth',
+    'features',
+    'policy',
+    'protocol',
+    'server',
+    'snapshot',
+    'type',
+  ]);
+  const methods = (hello.features as { methods: string[] }).methods;
+  assert.deepEqual(
+    methods.filter((m) => !ALLOWED_METHODS.has(m)),
+    [],
+    `${what}: methods the proxy refuses are not advertised`,
+  );
+  assert.ok(methods.includes('chat.send'));
+  assert.equal(
+    (hello.snapshot as { sessionDefaults: { mainKey: string } }).sessionDefaults.mainKey,
+    'main',
+    'what the chat client needs is there',
+  );
 }
 
 async function handshake(b: Browser) {
@@ -282,6 +338,42 @@ describe('chat proxy against the dev gateway', () => {
     }
   });
 
+  it("relays nothing of the Mini: not the gateway's presence, health, paths or capability links", async () => {
+    // The dev gateway does tell its clients (as the real one does): the test can fail.
+    const direct = await openclawConnect({
+      url: `ws://127.0.0.1:${gateway.port}`,
+      token: TOKEN,
+      identity: generateDeviceIdentity(),
+      scopes: PROXY_SCOPES,
+      timeoutMs: 10_000,
+    });
+    const seen = JSON.stringify(direct.hello);
+    direct.ws.close();
+    assert.ok(seen.includes(JSON.stringify(os.hostname())), 'the gateway names its host');
+    assert.ok(seen.includes('openclaw-agent.sqlite') && seen.includes('__openclaw__/cap'));
+
+    const b = browser(proxy.port, 'c1');
+    await handshake(b);
+    // Someone else joins: the gateway broadcasts presence (with its host) to every connection.
+    const other = browser(proxy.port, 'c1');
+    await handshake(other);
+    await b.request('chat.send', { sessionKey: 'main', message: 'hello', idempotencyKey: 'presence-1' });
+    await b.next((f) => (f.payload as { state?: string })?.state === 'final');
+    await b.request('chat.history', { sessionKey: 'main' });
+    await waitFor(
+      'the presence and health events, dropped',
+      async () =>
+        ['event presence', 'event health'].every((e) =>
+          logs.some((l) => l.includes('gateway frame not relayed') && l.includes(e)),
+        ),
+      10_000,
+    );
+    assertNothingOfTheMini(b, 'dev gateway');
+    assertNothingOfTheMini(other, 'dev gateway, second browser');
+    b.ws.close(1000);
+    other.ws.close(1000);
+  });
+
   it('never shows the gateway token to the browser, in an HTTP response, or in a log line', () => {
     const everything = [...logs, ...proxy.responses].join('\n');
     assert.ok(logs.length > 5, 'the proxy logged its sessions');
@@ -347,6 +439,15 @@ describe(
       assert.ok(Array.isArray(history.payload.messages));
       assert.ok(!b.raw.join('\n').includes(TOKEN), 'no token in any frame');
       assert.ok(!logs.join('\n').includes(TOKEN), 'no token in any log line');
+      // The real gateway's hello-ok names its host, address, kernel and database path, and a
+      // health event (with the path again) follows it: none of it reaches the browser.
+      await waitFor(
+        "the real gateway's health event, dropped",
+        async () => logs.some((l) => l.includes('gateway frame not relayed') && l.includes('event health')),
+        30_000,
+        100,
+      );
+      assertNothingOfTheMini(b, 'real gateway');
       b.ws.close(1000);
     });
   },

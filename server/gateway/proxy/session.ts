@@ -4,7 +4,8 @@ import type { Logger } from '../../log';
 import { OpenClawConnectError, type Connected } from '../openclaw-client';
 import { checkBrowserFrame } from './allowlist';
 import { browserCloseFor, CLOSE } from './close-codes';
-import { redactHello } from './redact';
+import { browserHello } from './browser-hello';
+import { checkGatewayFrame } from './relay-filter';
 
 export interface ProxyLimits {
   /** Pause the reading side while the other side has more than this queued. */
@@ -24,8 +25,10 @@ const PRE_HANDSHAKE_QUEUE = 256;
 /**
  * One browser socket and its own upstream gateway connection. Toward the browser it behaves like a
  * gateway (a challenge, then hello-ok for its connect); the proxy has already done the real
- * handshake with the claw's token and the control plane's device. After that, gateway frames are
- * relayed without parsing; browser frames are checked against the method allowlist only.
+ * handshake with the claw's token and the control plane's device. The browser's hello-ok is an
+ * allowlisted copy of the gateway's (browser-hello.ts). After that, gateway frames pass as they
+ * came when relay-filter.ts lets them (responses and chat events; never presence or health, which
+ * name the Mini's host, address and paths); browser frames are checked against the method allowlist.
  */
 export function runProxySession(opts: {
   browser: WebSocket;
@@ -75,10 +78,17 @@ export function runProxySession(opts: {
     }),
   );
 
-  // Gateway → browser: bytes as they came (text stays text), pausing the gateway while the
-  // browser is behind.
+  // Gateway → browser: the frames the relay filter lets through, bytes as they came, pausing the
+  // gateway while the browser is behind. The gateway speaks text only: a binary frame is dropped.
+  let dropped = 0;
   const toBrowser = (data: WebSocket.RawData, isBinary: boolean) => {
     if (closed) return;
+    const verdict =
+      isBinary || !Buffer.isBuffer(data) ? { relay: false as const, why: 'binary' } : checkGatewayFrame(data);
+    if (!verdict.relay) {
+      if (dropped++ < 20) log.debug('gateway frame not relayed', { why: verdict.why });
+      return;
+    }
     browser.send(data as Buffer, { binary: isBinary }, () => {
       if (upstream?.isPaused && browser.bufferedAmount < limits.lowWaterBytes) upstream.resume();
     });
@@ -91,14 +101,15 @@ export function runProxySession(opts: {
     (c) => {
       upstream = c.ws;
       if (closed) return void c.ws.close(1000);
-      hello = redactHello(c.hello as Record<string, unknown>, opts.gatewayToken);
+      hello = browserHello(c.hello, opts.gatewayToken);
       for (const f of c.takeEarlyFrames()) queued.push(f);
       c.ws.on('message', (data, isBinary) => {
         if (handshaken) toBrowser(data, isBinary);
         else if (queued.length < PRE_HANDSHAKE_QUEUE) queued.push({ data, isBinary });
       });
       c.ws.on('close', (code, reason) => {
-        const mapped = browserCloseFor(code, reason.toString());
+        log.info('gateway closed the upstream connection', { code, reason: reason.toString() });
+        const mapped = browserCloseFor(code);
         closeBrowser(mapped.code, mapped.reason);
       });
       c.ws.on('error', () => {});

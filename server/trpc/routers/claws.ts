@@ -8,7 +8,7 @@ import { streamEntityId } from '../../../events/stream';
 import { clawsOfOrg, clawsProjection, liveClawBySlug, liveClaws } from '../../../projections/claws';
 import { miniHostnames } from '../../../projections/minis';
 import { ClawName, clawSlugFor, deleteClaw, requestClaw, retryClaw } from '../../claws/commands';
-import { clawView, timelineEntry } from '../../claws/views';
+import { clawView, timelineEntry, type Audience } from '../../claws/views';
 import { appendSignals } from '../live';
 import { RateLimiter } from '../rate-limit';
 import type { Context } from '../context';
@@ -27,10 +27,14 @@ const Cursor = z
   .nullish();
 const createLimiter = new RateLimiter(10, 10);
 
-async function viewsOf(db: Kysely<Database>, claws: ClawState[]) {
+/** Platform admins operate the fleet and see failures as they were; everyone else reads words. */
+const audienceOf = (ctx: { user: { is_platform_admin: boolean } }): Audience =>
+  ctx.user.is_platform_admin ? 'operator' : 'member';
+
+async function viewsOf(db: Kysely<Database>, claws: ClawState[], audience: Audience) {
   const miniIds = [...new Set(claws.map((c) => c.miniId).filter((id): id is string => id !== null))];
   const hostnames = await miniHostnames(db, miniIds);
-  return claws.map((c) => clawView(c, c.miniId ? (hostnames.get(c.miniId) ?? null) : null));
+  return claws.map((c) => clawView(c, c.miniId ? (hostnames.get(c.miniId) ?? null) : null, audience));
 }
 
 async function findClaw(ctx: Context & { org: { id: string } }, slug: string): Promise<ClawState> {
@@ -57,7 +61,7 @@ export const clawsRouter = router({
       name: input.name,
       target: ctx.runtime.config.DEPLOYMENT_TARGET,
     });
-    return clawView(claw);
+    return clawView(claw, null, audienceOf(ctx));
   }),
 
   slugPreview: authedProcedure.input(z.object({ name: z.string().max(200) })).query(({ input }) => {
@@ -67,18 +71,22 @@ export const clawsRouter = router({
 
   list: orgProcedure.query(async ({ ctx }) => {
     const db = ctx.runtime.database.db;
-    return viewsOf(db, await liveClaws(db, ctx.org.id));
+    return viewsOf(db, await liveClaws(db, ctx.org.id), audienceOf(ctx));
   }),
 
   get: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
-    const [view] = await viewsOf(ctx.runtime.database.db, [await findClaw(ctx, input.clawSlug)]);
+    const [view] = await viewsOf(
+      ctx.runtime.database.db,
+      [await findClaw(ctx, input.clawSlug)],
+      audienceOf(ctx),
+    );
     return view!;
   }),
 
   timeline: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
     const claw = await findClaw(ctx, input.clawSlug);
     const events = await ctx.runtime.store.readStream(clawStream, claw.id);
-    return events.map((e, i) => timelineEntry(e, events[i - 1]));
+    return events.map((e, i) => timelineEntry(e, events[i - 1], audienceOf(ctx)));
   }),
 
   stateAt: orgProcedure
@@ -86,17 +94,17 @@ export const clawsRouter = router({
     .query(async ({ ctx, input }) => {
       const claw = await findClaw(ctx, input.clawSlug);
       const state = await ctx.runtime.store.stateAt(clawsProjection, claw.id, input.version);
-      return state ? clawView(state) : null;
+      return state ? clawView(state, null, audienceOf(ctx)) : null;
     }),
 
   delete: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
     const claw = await findClaw(ctx, input.clawSlug);
-    return clawView(await deleteClaw(commandCtx(ctx), claw.id));
+    return clawView(await deleteClaw(commandCtx(ctx), claw.id), null, audienceOf(ctx));
   }),
 
   retry: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
     const claw = await findClaw(ctx, input.clawSlug);
-    return clawView(await retryClaw(commandCtx(ctx), claw.id));
+    return clawView(await retryClaw(commandCtx(ctx), claw.id), null, audienceOf(ctx));
   }),
 
   /** Every change of the org's claws, as claw views; resumes after `lastEventId`. */
@@ -121,6 +129,7 @@ export const clawsRouter = router({
             const views = await viewsOf(
               database.db,
               await clawsOfOrg(database.db, ctx.org.id, [...last.keys()]),
+              audienceOf(ctx),
             );
             views.sort((a, b) => last.get(a.id)!.localeCompare(last.get(b.id)!, 'en', { numeric: true }));
             for (const v of views) yield tracked(last.get(v.id)!, v);
@@ -163,7 +172,7 @@ export const clawsRouter = router({
             fromVersion: version + 1,
           });
           for (const e of events) {
-            yield tracked(String(e.streamVersion), timelineEntry(e, previous));
+            yield tracked(String(e.streamVersion), timelineEntry(e, previous, audienceOf(ctx)));
             previous = e;
             version = e.streamVersion;
           }

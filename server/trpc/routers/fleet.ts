@@ -24,6 +24,7 @@ const commandCtx = (ctx: Context & { user: { id: string } }) => ({
   store: ctx.runtime.store,
   secrets: ctx.runtime.secrets,
   actor: `user:${ctx.user.id}` as const,
+  production: ctx.runtime.config.production,
 });
 const summary = (m: Awaited<ReturnType<typeof registerMini>>) => ({
   id: m.id,
