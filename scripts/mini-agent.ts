@@ -10,6 +10,9 @@
  * are recorded in <stateDir>/claws.json; the next agent start adopts the live ones and restarts the
  * others. `--stop-gateways-on-exit` (local development) stops them instead. See
  * scripts/mini-agent/config.ts for every flag and environment variable.
+ *
+ *   sudo npm run agent -- doctor [agent flags]    what this Mini lacks (scripts/mini-agent/doctor.ts)
+ *   sudo npm run agent -- install --gateway-cmd … the macOS LaunchDaemon (scripts/mini-agent/install.ts)
  */
 import { createLogger } from '../server/log';
 import { MiniAgent } from './mini-agent/agent';
@@ -21,8 +24,16 @@ import {
   type AgentConfig,
 } from './mini-agent/config';
 import { createAgentHttpServer } from './mini-agent/http-api';
+import { isSubcommand, runSubcommand } from './mini-agent/subcommands';
 
 async function main(): Promise<void> {
+  // Subcommands: install (a LaunchDaemon), doctor (what this Mini lacks).
+  const [first, ...rest] = process.argv.slice(2);
+  if (isSubcommand(first)) {
+    process.exitCode = await runSubcommand(first, rest);
+    return;
+  }
+
   let config: AgentConfig;
   try {
     config = parseAgentConfig(process.argv.slice(2), process.env);
@@ -67,6 +78,8 @@ async function main(): Promise<void> {
     url: `http://${config.host}:${port}`,
     version,
     stateDir: config.stateDir,
+    clawsDir: config.clawsDir,
+    isolation: config.isolation,
     gateway: config.gatewayCommand.join(' '),
     ...resumed,
   });
