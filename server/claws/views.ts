@@ -35,7 +35,13 @@ export type ClawView = ReturnType<typeof clawView>;
 
 const HIDDEN_KEYS = new Set(['tokenFingerprint', 'agentTokenFingerprint']);
 /** Entries the timeline marks as something going wrong. */
-const FAILURES = new Set(['ProvisioningStepFailed', 'ProvisioningFailed', 'ClawDegraded', 'PortRefused', 'GatewayAbandoned']);
+const FAILURES = new Set([
+  'ProvisioningStepFailed',
+  'ProvisioningFailed',
+  'ClawDegraded',
+  'PortRefused',
+  'GatewayAbandoned',
+]);
 
 /** One audit timeline entry: who did what when, with the event's data minus anything secret-adjacent. */
 export function timelineEntry(e: RecordedEvent, previous: RecordedEvent | undefined) {

@@ -120,7 +120,11 @@ async function observe(
 ): Promise<ReadinessObservation> {
   switch (report.status) {
     case 'running':
-      return { agent: 'running', paired: report.paired === true, access: await deps.verifyAccess(claw, mini) };
+      return {
+        agent: 'running',
+        paired: report.paired === true,
+        access: await deps.verifyAccess(claw, mini),
+      };
     case 'failed':
       return { agent: 'failed', error: report.error };
     default:
