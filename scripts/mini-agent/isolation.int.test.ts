@@ -724,7 +724,7 @@ describe(
       ]) {
         const r = await turn(call);
         t.diagnostic(
-          `${call.split(' ')[1]} → ${r.toolResult?.slice(0, 160)} (offered: ${r.tools.join(', ')})`,
+          `${call.split(' ')[1]} → ${r.toolResult?.replace(/\s+/g, ' ').slice(0, 200)} (offered: ${r.tools.join(', ')})`,
         );
         for (const tool of ['read', 'write', 'edit', 'apply_patch', 'exec', 'process', 'ls'])
           assert.ok(!r.tools.includes(tool), `${tool} offered to the model`);
@@ -762,9 +762,23 @@ describe(
       assert.match(control.toolResult ?? '', /A own words/, 'and works on the claw’s own files');
 
       const denied = await turn(`CALL read {"path":"${secretFile}"}`);
-      t.diagnostic(`read of the other claw's file → ${denied.toolResult?.slice(0, 160)}`);
+      t.diagnostic(
+        `read of the other claw's file → ${denied.toolResult?.replace(/\s+/g, ' ').slice(0, 200)}`,
+      );
       assert.match(denied.toolResult ?? '', /EACCES|permission denied/i);
       assert.ok(!JSON.stringify(model.requests).includes(SECRET), 'the secret never reached the model');
+    });
+
+    it('adopts the gateway after an agent restart, though it renamed its process, since it runs as the claw’s user', async () => {
+      const pid = (await client.clawStatus(A)).pid!;
+      assert.ok(
+        !fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gateway\0run'),
+        'the title is its own',
+      );
+      await killAgent(agent, 'SIGKILL');
+      agent = await startAgent(setup, agent.port);
+      assert.equal((await waitForStatus(client, A, 'running', () => true, 60_000)).pid, pid);
+      assert.match(agent.output(), /adopted a running gateway/);
     });
 
     it('DELETE ends the gateway and every helper of its user, then removes the user', async () => {
