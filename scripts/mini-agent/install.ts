@@ -135,7 +135,9 @@ export function planInstall(argv: string[], host: HostFacts = thisHost()): Insta
   if (values.help) throw new ConfigError(INSTALL_USAGE);
   const gatewayCmd = values['gateway-cmd'];
   if (!gatewayCmd)
-    throw new ConfigError(`install needs --gateway-cmd, the real OpenClaw gateway a Mini runs\n\n${INSTALL_USAGE}`);
+    throw new ConfigError(
+      `install needs --gateway-cmd, the real OpenClaw gateway a Mini runs\n\n${INSTALL_USAGE}`,
+    );
   splitCommand(gatewayCmd); // refuses an unterminated quote now, not at the agent's first start
   const label = values.label;
   if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(label))
