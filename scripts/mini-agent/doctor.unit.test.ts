@@ -123,7 +123,12 @@ describe('mini agent doctor', () => {
     assert.equal(statusOf(facts, 'root')!.status, 'missing');
     const iso = statusOf(facts, 'isolation')!;
     assert.equal(iso.status, 'missing');
-    assert.match(iso.fix!, /--isolation macos/);
+    assert.match(iso.fix!, /run the agent as root/);
+    const devRoot = statusOf(good({ isolation: 'none', isolationTools: [] }), 'isolation')!;
+    assert.match(
+      devRoot.fix!,
+      /give --isolation macos \(a dev agent, one without a token, defaults to none\)/,
+    );
     const noTools = good({
       isolation: 'linux',
       platform: 'linux',
