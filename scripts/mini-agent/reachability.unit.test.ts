@@ -54,7 +54,7 @@ describe('what claw users can reach', () => {
       const problems = gatewayCommandClosedToOthers([bin, script]);
       assert.deepEqual(
         problems,
-        [`${root} is 0700: other users cannot enter it`],
+        [`${fs.realpathSync(root)} is 0700: other users cannot enter it`],
         'one reason for both files',
       );
     } finally {
