@@ -43,6 +43,8 @@ for (const driver of testDrivers()) {
       agent = runTs('scripts/mini-agent.ts', ['--port', String(agentPort), '--stop-gateways-on-exit'], {
         MINI_AGENT_TOKEN: agentToken,
         MINI_AGENT_STATE_DIR: path.join(dataDir, 'agent'),
+        // Gateways as the agent's own user, not one OS user per claw (the default for root).
+        MINI_AGENT_ISOLATION: 'none',
         MINI_AGENT_LOG_LEVEL: 'warn',
       });
 

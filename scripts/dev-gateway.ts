@@ -1,15 +1,19 @@
 import { parseArgs } from 'node:util';
 import { openclawConnect, request } from '../server/gateway/openclaw-client';
+import { readGatewayFileSettings, type GatewayFileSettings } from './dev-gateway/config-file';
 import { startDevGateway } from './dev-gateway/server';
 
 /**
  * A dev OpenClaw gateway for local runs and tests, with the real gateway's command line:
  *   dev-gateway gateway run --port <P> --bind loopback --auth token [--token T] [--allow-unconfigured]
  *   dev-gateway devices list --json | devices approve <requestId> --json
- * The token comes from --token or OPENCLAW_GATEWAY_TOKEN (preferred: it stays out of `ps`).
+ * The token comes from --token, OPENCLAW_GATEWAY_TOKEN or, as a Mini agent hands it over, the
+ * config file's gateway.auth.token (OPENCLAW_CONFIG_PATH, else <OPENCLAW_STATE_DIR>/openclaw.json),
+ * which also gives trusted proxies and allowed origins (dev-gateway/config-file.ts).
  * Env: CLAWS_DEV_GATEWAY_STARTUP_MS (connects answer "gateway starting" until then, default 300),
- * CLAWS_DEV_GATEWAY_TRUSTED_PROXIES, CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS, CLAWS_DEV_GATEWAY_WORD_MS,
- * CLAWS_DEV_GATEWAY_TICK_MS, OPENCLAW_HANDSHAKE_TIMEOUT_MS, OPENCLAW_STATE_DIR.
+ * CLAWS_DEV_GATEWAY_TRUSTED_PROXIES, CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS (added to the config's),
+ * CLAWS_DEV_GATEWAY_WORD_MS, CLAWS_DEV_GATEWAY_TICK_MS, OPENCLAW_HANDSHAKE_TIMEOUT_MS,
+ * OPENCLAW_STATE_DIR, OPENCLAW_CONFIG_PATH.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -32,7 +36,13 @@ const list = (v: string | undefined) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-const token = String(values.token ?? env.OPENCLAW_GATEWAY_TOKEN ?? '');
+let file: GatewayFileSettings;
+try {
+  file = readGatewayFileSettings(env);
+} catch (err) {
+  fail((err as Error).message);
+}
+const token = String(values.token ?? env.OPENCLAW_GATEWAY_TOKEN ?? file.token ?? '');
 const port = num(values.port as string | undefined, num(env.OPENCLAW_GATEWAY_PORT, 18789));
 
 function fail(message: string): never {
@@ -44,7 +54,7 @@ const [group, action, arg] = positionals;
 if (group === 'gateway' && action === 'run') {
   if (values.auth !== undefined && values.auth !== 'token')
     fail('only --auth token is supported by the dev gateway');
-  if (!token) fail('a gateway token is required (OPENCLAW_GATEWAY_TOKEN or --token)');
+  if (!token) fail('a gateway token is required (gateway.auth.token, OPENCLAW_GATEWAY_TOKEN or --token)');
   const bind = String(values.bind ?? 'loopback');
   const host = bind === 'lan' ? '0.0.0.0' : '127.0.0.1';
   const verbose = values.verbose === true;
@@ -58,8 +68,8 @@ if (group === 'gateway' && action === 'run') {
     tickIntervalMs: num(env.CLAWS_DEV_GATEWAY_TICK_MS, 30_000),
     pingIntervalMs: num(env.CLAWS_DEV_GATEWAY_PING_MS, 25_000),
     wordDelayMs: num(env.CLAWS_DEV_GATEWAY_WORD_MS, 40),
-    trustedProxies: list(env.CLAWS_DEV_GATEWAY_TRUSTED_PROXIES),
-    allowedOrigins: list(env.CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS),
+    trustedProxies: [...file.trustedProxies, ...list(env.CLAWS_DEV_GATEWAY_TRUSTED_PROXIES)],
+    allowedOrigins: [...file.allowedOrigins, ...list(env.CLAWS_DEV_GATEWAY_ALLOWED_ORIGINS)],
     log: (line) => verbose && console.log(line),
     audit: (line) => console.log(line),
   });

@@ -14,6 +14,9 @@
  * are recorded in <stateDir>/claws.json; the next agent start adopts the live ones and restarts the
  * others. `--stop-gateways-on-exit` (local development) stops them instead. See
  * scripts/mini-agent/config.ts for every flag and environment variable.
+ *
+ *   sudo npm run agent -- doctor [agent flags]    what this Mini lacks (scripts/mini-agent/doctor.ts)
+ *   sudo npm run agent -- install --gateway-cmd … the macOS LaunchDaemon (scripts/mini-agent/install.ts)
  */
 import fs from 'node:fs';
 import { createLogger, type Logger } from '../server/log';
@@ -32,8 +35,16 @@ import { createEdge, type Edge } from './mini-agent/edge';
 import { createAgentHttpServer } from './mini-agent/http-api';
 import { runTunnelConfig } from './mini-agent/tunnel-config';
 import { loadOrCreateTlsIdentity, type AgentTlsIdentity } from './mini-agent/tls-identity';
+import { isSubcommand, runSubcommand } from './mini-agent/subcommands';
 
 async function main(): Promise<void> {
+  // Subcommands: install (a LaunchDaemon), doctor (what this Mini lacks).
+  const [first, ...rest] = process.argv.slice(2);
+  if (isSubcommand(first)) {
+    process.exitCode = await runSubcommand(first, rest);
+    return;
+  }
+
   let config: AgentConfig;
   try {
     // `fingerprint`: print the TLS certificate's fingerprint (generating the pair if needed), exit.
@@ -105,6 +116,8 @@ async function main(): Promise<void> {
     ...(tls ? { certFingerprint: tls.fingerprint, certCreated: tls.created } : {}),
     version,
     stateDir: config.stateDir,
+    clawsDir: config.clawsDir,
+    isolation: config.isolation,
     gateway: config.gatewayCommand.join(' '),
     ...resumed,
   });

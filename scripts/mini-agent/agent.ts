@@ -1,9 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { RefusalCode, StartClawRequest } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { AgentConfig } from './config';
+import { removeGatewayFiles } from './gateway-files';
+import type { ClawIsolation } from './isolation';
+import { isolationDriver } from './isolation-drivers';
+import { prepareClawsDir } from './preflight';
 import { portInUse } from './processes';
 import { StateStore, type ClawRecord } from './state-store';
 import { ClawSupervisor, type ClawSnapshot } from './supervisor';
@@ -11,7 +14,8 @@ import { ClawSupervisor, type ClawSnapshot } from './supervisor';
 /**
  * The claws this Mini runs: one supervisor each, the durable record of them, and the rules of the
  * API (idempotent start per claw, one claw per port, idempotent stop). Operations on one claw are
- * serialized; different claws proceed independently.
+ * serialized; different claws proceed independently. Each claw's files live in
+ * `<clawsDir>/<clawId>`, and with claw users (`--isolation linux|macos`) it has its own OS user.
  */
 
 export type StartClawResult =
@@ -19,6 +23,7 @@ export type StartClawResult =
 
 export class MiniAgent {
   readonly store: StateStore;
+  readonly isolation: ClawIsolation;
   #claws = new Map<string, ClawSupervisor>();
   #locks = new Map<string, Promise<void>>();
 
@@ -27,6 +32,7 @@ export class MiniAgent {
     private readonly log: Logger,
   ) {
     this.store = new StateStore(config.stateDir);
+    this.isolation = isolationDriver(config.isolation);
   }
 
   get size(): number {
@@ -34,11 +40,12 @@ export class MiniAgent {
   }
 
   clawDir(clawId: string): string {
-    return path.join(this.config.stateDir, 'claws', clawId);
+    return path.join(this.config.clawsDir, clawId);
   }
 
   /** At agent start: adopt every recorded gateway that still runs, restart the others. */
   async resume(): Promise<{ adopted: number; started: number }> {
+    prepareClawsDir(this.config);
     const records = this.store.load();
     let adopted = 0;
     let started = 0;
@@ -115,17 +122,24 @@ export class MiniAgent {
     return [...this.#claws.values()].map((s) => s.snapshot());
   }
 
-  /** Stops and forgets a claw; resolves once its gateway is gone. Unknown claws are already stopped. */
+  /**
+   * Stops and forgets a claw, then deletes its files and its user; resolves once its gateway is
+   * gone. An unknown claw is already stopped, but what a failed earlier DELETE left of its files and
+   * user is removed all the same, so the control plane's retry finishes the job.
+   */
   stopClaw(clawId: string): Promise<void> {
     return this.#withLock(clawId, async () => {
       const s = this.#claws.get(clawId);
-      if (!s) return;
-      await s.stop();
-      this.#claws.delete(clawId);
-      this.persist();
-      for (const listener of this.#removed) listener(clawId);
-      fs.rmSync(this.clawDir(clawId), { recursive: true, force: true });
-      this.log.info('claw removed', { clawId });
+      if (s) {
+        await s.stop();
+        this.#claws.delete(clawId);
+        this.persist();
+        for (const listener of this.#removed) listener(clawId);
+      }
+      // Before the files: removing the user first ends whatever still runs as it.
+      await this.isolation.removeUser(clawId);
+      removeGatewayFiles(this.clawDir(clawId));
+      if (s) this.log.info('claw removed', { clawId });
     });
   }
 
@@ -183,11 +197,11 @@ export class MiniAgent {
         gatewayCommand: this.config.gatewayCommand,
         trustedProxies: this.config.trustedProxies,
         clawDir: this.clawDir(record.clawId),
-        // The agent's own working directory, so a relative path in the configured command means
-        // what it meant where the agent was started.
-        cwd: process.cwd(),
-        inheritedEnv: process.env,
+        agentEnv: process.env,
+        passEnv: this.config.gatewayPassEnv,
+        ...(this.config.gatewayBaseConfig ? { baseConfig: this.config.gatewayBaseConfig } : {}),
       },
+      isolation: this.isolation,
       tuning: this.config.tuning,
       log: this.log.child({ clawId: record.clawId, port: record.port }),
       persist: () => {

@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEV_AGENT_TOKEN } from '../../server/fleet/agent-api';
 import { defaultHostNames } from './host-check';
+import { ISOLATION_KINDS, type IsolationKind } from './isolation';
+import { NEVER_PASSED } from './launch-spec';
 
 /**
  * The Mini agent's configuration: flags win over environment variables, which win over defaults.
@@ -15,7 +17,7 @@ export const repoRoot = path.resolve(import.meta.dirname, '../..');
 /** Local runs only (`--dev`); the control plane's dev seed registers the same (one definition). */
 export { DEV_AGENT_TOKEN };
 
-export interface AgentConfig {
+export interface AgentConfig extends ClawIsolationConfig {
   host: string;
   port: number;
   token: string;
@@ -33,7 +35,7 @@ export interface AgentConfig {
   /**
    * Written into each gateway's config (`gateway.trustedProxies`) before it starts: on a Mini, the
    * Cloudflare tunnel forwards from 127.0.0.1 with forwarding headers, which the gateway refuses
-   * unless that address is trusted (OPENCLAW.md §6). Empty: the agent writes no config.
+   * unless that address is trusted (OPENCLAW.md §6).
    */
   trustedProxies: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -81,13 +83,15 @@ export interface SupervisorTuning {
 
 const USAGE = `Usage: tsx scripts/mini-agent.ts [options]
        tsx scripts/mini-agent.ts fingerprint [--state-dir <dir>]
+       tsx scripts/mini-agent.ts doctor [options]    what this Mini lacks, checked against these options
+       tsx scripts/mini-agent.ts install --help      the macOS LaunchDaemon
 
 Runs one OpenClaw gateway per claw on this Mini and serves the Mini Agent API.
 
 Options (environment variable in brackets):
   --port <n>                 listen port [MINI_AGENT_PORT] (default 7070)
   --host <addr>              listen address [MINI_AGENT_HOST] (default 127.0.0.1)
-  --state-dir <dir>          claws.json, per-claw HOME/state, gateway logs [MINI_AGENT_STATE_DIR]
+  --state-dir <dir>          claws.json and the agent's lock, 0700 [MINI_AGENT_STATE_DIR]
                              (default .data/mini-agent)
   --gateway-cmd <cmd>        gateway program [MINI_AGENT_GATEWAY_CMD]
                              (default: node --import tsx scripts/dev-gateway.ts)
@@ -113,16 +117,17 @@ Options (environment variable in brackets):
                              MINI_AGENT_TOKEN the fixed, public dev token (printed at start)
   --stop-gateways-on-exit    stop every gateway when the agent exits (default: leave them running;
                              the next agent start adopts them)
+${isolationUsage()}
   --help
 
 tunnel-config [--tunnel-id <uuid>] [--credentials-file <file>] [--out <file>]
   prints (or writes) this Mini's cloudflared config: one wildcard ingress rule, *.<suffix> to the
   edge, and a 404 for everything else. Needs --tunnel-suffix and --edge-port.
 
-Bearer token: MINI_AGENT_TOKEN (at least 16 characters, not the dev token; required unless --dev).
-Without --dev the agent serves HTTPS with a key and self-signed certificate it generates into
-<state-dir>/tls on first start; register the Mini with the certificate's fingerprint, which it
-prints at start and with \`npm run agent -- fingerprint\`.
+Bearer token: MINI_AGENT_TOKEN, or MINI_AGENT_TOKEN_FILE / --token-file (at least 16 characters,
+  not the dev token; required unless --dev). Without --dev the agent serves HTTPS with a key and
+  self-signed certificate it generates into <state-dir>/tls on first start; register the Mini with
+  the certificate's fingerprint, which it prints at start and with \`npm run agent -- fingerprint\`.
 Tuning: MINI_AGENT_READY_TIMEOUT_MS, MINI_AGENT_RESTART_BACKOFF_MS, MINI_AGENT_RESTART_BACKOFF_MAX_MS,
   MINI_AGENT_MAX_QUICK_CRASHES, MINI_AGENT_STABLE_MS, MINI_AGENT_STOP_GRACE_MS,
   MINI_AGENT_PAIRING_WINDOW_MS, MINI_AGENT_PAIRING_INTERVAL_MS, MINI_AGENT_LOG_LEVEL.`;
@@ -173,7 +178,11 @@ const Schema = z.object({
   hostNames: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
-export function parseAgentConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
+export function parseAgentConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  host: HostFacts = thisHost(),
+): AgentConfig {
   let values;
   let positionals: string[];
   try {
@@ -198,6 +207,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
         dev: { type: 'boolean', default: false },
         'stop-gateways-on-exit': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
+        ...ISOLATION_FLAGS,
       },
       strict: true,
       allowPositionals: true,
@@ -213,7 +223,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   const parsed = Schema.safeParse({
     host: values.host ?? env.MINI_AGENT_HOST,
     port: values.port ?? env.MINI_AGENT_PORT,
-    token: env.MINI_AGENT_TOKEN,
+    token: agentToken(values['token-file'] ?? env.MINI_AGENT_TOKEN_FILE, env.MINI_AGENT_TOKEN, host),
     stateDir: values['state-dir'] ?? env.MINI_AGENT_STATE_DIR,
     gatewayCmd: values['gateway-cmd'] ?? env.MINI_AGENT_GATEWAY_CMD,
     logLevel: env.MINI_AGENT_LOG_LEVEL,
@@ -255,7 +265,7 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
   if (!dev && command === 'serve' && token === DEV_AGENT_TOKEN)
     throw new ConfigError('MINI_AGENT_TOKEN is the public dev token; set a real one (or use --dev)');
 
-  const gatewayCommand = c.gatewayCmd ? splitCommand(c.gatewayCmd) : defaultGatewayCommand();
+  const gatewayCommand = c.gatewayCmd ? absolutePaths(splitCommand(c.gatewayCmd)) : defaultGatewayCommand();
   if (gatewayCommand.length === 0) throw new ConfigError('MINI_AGENT_GATEWAY_CMD is empty');
 
   const edge = edgeConfig(c, command);
@@ -269,13 +279,15 @@ export function parseAgentConfig(argv: string[], env: Record<string, string | un
       `With the edge, gateways trust only the edge (${EDGE_PROXY_ADDRESS}); --trusted-proxies ${listedProxies.join(',')} would trust others`,
     );
 
+  const stateDir = path.resolve(c.stateDir);
   return {
+    ...clawIsolationConfig(values, env, { dev, stateDir, host }),
     host: c.host,
     port: c.port,
     token,
     dev,
     hostNames: defaultHostNames(c.host, loopback, splitList(c.hostNames)),
-    stateDir: path.resolve(c.stateDir),
+    stateDir,
     gatewayCommand,
     stopGatewaysOnExit: values['stop-gateways-on-exit'] === true,
     trustedProxies: edge ? [EDGE_PROXY_ADDRESS] : listedProxies,
@@ -416,4 +428,180 @@ export function agentVersion(): string {
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+// ---- One OS user per claw, the agent's token file, what gateways get (issue 12) ----
+
+export interface ClawIsolationConfig {
+  /** Who gateways run as: their own claw users (`linux`, `macos`) or the agent's user (`none`). */
+  isolation: IsolationKind;
+  /** Where each claw's directory lives (`<clawsDir>/<clawId>`); outside stateDir with claw users. */
+  clawsDir: string;
+  /** Where the token came from, when a file (`doctor` checks it). */
+  tokenFile?: string;
+  /** The operator's base openclaw.json for every gateway (`--gateway-config`), parsed. */
+  gatewayBaseConfig?: Record<string, unknown>;
+  gatewayBaseConfigFile?: string;
+  /** Extra environment variables handed down to gateways by name. */
+  gatewayPassEnv: string[];
+}
+
+export interface HostFacts {
+  platform: NodeJS.Platform;
+  uid: number;
+}
+
+export const thisHost = (): HostFacts => ({ platform: process.platform, uid: process.getuid?.() ?? -1 });
+
+const ISOLATION_FLAGS = {
+  isolation: { type: 'string' },
+  'claws-dir': { type: 'string' },
+  'token-file': { type: 'string' },
+  'gateway-config': { type: 'string' },
+  'gateway-pass-env': { type: 'string' },
+} as const;
+
+/** Hoisted, for USAGE at the top of the file. */
+function isolationUsage(): string {
+  return `  --isolation <kind>         who gateways run as [MINI_AGENT_ISOLATION]: linux | macos (one OS user
+                             per claw; the agent must be root) | none (the agent's own user).
+                             Default: the platform's driver when root, none when not root or --dev
+  --claws-dir <dir>          the claws' directories [MINI_AGENT_CLAWS_DIR] (default <state-dir>/claws
+                             with none, /var/lib/claws/claws on Linux, /Library/Claws/claws on macOS)
+  --token-file <file>        read the bearer token from a file readable by its owner only (0600,
+                             root's when root) [MINI_AGENT_TOKEN_FILE]
+  --gateway-config <file>    a JSON openclaw.json every gateway's config is built on (model
+                             providers, say); the agent's own settings win [MINI_AGENT_GATEWAY_CONFIG]
+  --gateway-pass-env <names> comma-separated variables of the agent's environment handed down to
+                             gateways, which otherwise get only PATH, LANG, LC_ALL, LC_CTYPE, TZ
+                             [MINI_AGENT_GATEWAY_PASS_ENV]`;
+}
+
+type IsolationFlagValues = { [K in keyof typeof ISOLATION_FLAGS]?: string | boolean };
+
+function clawIsolationConfig(
+  values: IsolationFlagValues,
+  env: Record<string, string | undefined>,
+  ctx: { dev: boolean; stateDir: string; host: HostFacts },
+): ClawIsolationConfig {
+  const str = (v: string | boolean | undefined, fallback: string | undefined) =>
+    (typeof v === 'string' && v !== '' ? v : undefined) ?? (fallback === '' ? undefined : fallback);
+  const isolation = chooseIsolation(str(values.isolation, env.MINI_AGENT_ISOLATION), ctx.dev, ctx.host);
+  const clawsDir = str(values['claws-dir'], env.MINI_AGENT_CLAWS_DIR);
+  const tokenFile = str(values['token-file'], env.MINI_AGENT_TOKEN_FILE);
+  const baseFile = str(values['gateway-config'], env.MINI_AGENT_GATEWAY_CONFIG);
+  return {
+    isolation,
+    clawsDir: clawsDir ? path.resolve(clawsDir) : defaultClawsDir(isolation, ctx.stateDir),
+    ...(tokenFile ? { tokenFile: path.resolve(tokenFile) } : {}),
+    ...(baseFile
+      ? { gatewayBaseConfig: readGatewayBaseConfig(baseFile), gatewayBaseConfigFile: path.resolve(baseFile) }
+      : {}),
+    gatewayPassEnv: passEnvNames(str(values['gateway-pass-env'], env.MINI_AGENT_GATEWAY_PASS_ENV) ?? ''),
+  };
+}
+
+/**
+ * The driver: as asked, if this machine can run it; else the platform's own when the agent is
+ * root, since a root agent running every tenant's gateway as root would be the worst of both; and
+ * `none` for a dev agent or one that is not root.
+ */
+export function chooseIsolation(requested: string | undefined, dev: boolean, host: HostFacts): IsolationKind {
+  if (requested === undefined) {
+    if (dev || host.uid !== 0) return 'none';
+    return host.platform === 'linux' ? 'linux' : host.platform === 'darwin' ? 'macos' : 'none';
+  }
+  const kind = ISOLATION_KINDS.find((k) => k === requested);
+  if (!kind)
+    throw new ConfigError(`--isolation must be one of ${ISOLATION_KINDS.join(', ')}, not "${requested}"`);
+  if (kind === 'none') return kind;
+  const platform = kind === 'linux' ? 'linux' : 'darwin';
+  if (host.platform !== platform)
+    throw new ConfigError(`--isolation ${kind} runs on ${kind === 'linux' ? 'Linux' : 'macOS'} only`);
+  if (host.uid !== 0)
+    throw new ConfigError(
+      `--isolation ${kind} needs root: the agent creates one OS user per claw and starts each gateway as it (run it with sudo or as the LaunchDaemon; --isolation none runs every gateway as this user)`,
+    );
+  return kind;
+}
+
+export function defaultClawsDir(isolation: IsolationKind, stateDir: string): string {
+  if (isolation === 'linux') return '/var/lib/claws/claws';
+  if (isolation === 'macos') return '/Library/Claws/claws';
+  return path.join(stateDir, 'claws');
+}
+
+/** The agent's token: from its file (checked like ssh checks a key), else from MINI_AGENT_TOKEN. */
+function agentToken(
+  file: string | undefined,
+  fromEnv: string | undefined,
+  host: HostFacts,
+): string | undefined {
+  if (!file) return fromEnv;
+  if (fromEnv) throw new ConfigError('Set MINI_AGENT_TOKEN or a token file, not both');
+  return readTokenFile(file, host);
+}
+
+export function readTokenFile(file: string, host: HostFacts): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw new ConfigError(`Cannot read the token file ${file}`);
+  }
+  if (!st.isFile()) throw new ConfigError(`The token file ${file} is not a file`);
+  if (st.mode & 0o077)
+    throw new ConfigError(
+      `The token file ${file} is ${(st.mode & 0o777).toString(8)}: it must be readable by its owner only (chmod 600)`,
+    );
+  if (host.uid === 0 && st.uid !== 0) throw new ConfigError(`The token file ${file} must belong to root`);
+  const token = fs.readFileSync(file, 'utf8').trim();
+  if (!token) throw new ConfigError(`The token file ${file} is empty`);
+  return token;
+}
+
+function readGatewayBaseConfig(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot read the gateway config ${file}: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(`The gateway config ${file} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+function passEnvNames(list: string): string[] {
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(`--gateway-pass-env: "${name}" is not a variable name`);
+    if (NEVER_PASSED.test(name))
+      throw new ConfigError(
+        `--gateway-pass-env: ${name} is the agent's or the control plane's; it never reaches a gateway`,
+      );
+  }
+  return names;
+}
+
+/**
+ * A gateway runs in its claw's home, so a relative path in the configured command (one with a
+ * slash: `scripts/dev-gateway.ts`, `./bin/node`) is made absolute against the agent's working
+ * directory, where it meant something. Bare names (`node`, a `--import` package) are left to PATH
+ * and Node.
+ */
+function absolutePaths(command: string[]): string[] {
+  return command.map((word) =>
+    !word.startsWith('-') &&
+    word.includes('/') &&
+    !path.isAbsolute(word) &&
+    !word.includes(':') &&
+    fs.existsSync(word)
+      ? path.resolve(word)
+      : word,
+  );
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -120,5 +121,124 @@ describe('mini agent config', () => {
       '',
     ]);
     assert.throws(() => splitCommand('node "unterminated'), ConfigError);
+  });
+});
+
+describe('mini agent config: claw users, token file, what gateways get', () => {
+  const root = { platform: 'linux' as const, uid: 0 };
+  const mac = { platform: 'darwin' as const, uid: 0 };
+  const user = { platform: 'linux' as const, uid: 1000 };
+  const env = { MINI_AGENT_TOKEN: 'x'.repeat(20) };
+
+  it('defaults to one OS user per claw when root, and to none for a dev agent or a non-root one', () => {
+    assert.equal(parseAgentConfig([], env, root).isolation, 'linux');
+    assert.equal(parseAgentConfig([], env, mac).isolation, 'macos');
+    assert.equal(parseAgentConfig([], env, user).isolation, 'none');
+    assert.equal(parseAgentConfig(['--dev'], {}, root).isolation, 'none');
+    assert.equal(parseAgentConfig([], {}, root).isolation, 'none', 'loopback without a token is a dev agent');
+    assert.equal(parseAgentConfig(['--isolation', 'none'], env, root).isolation, 'none');
+    assert.equal(parseAgentConfig([], { ...env, MINI_AGENT_ISOLATION: 'linux' }, root).isolation, 'linux');
+  });
+
+  it('refuses a driver this machine cannot run, saying why', () => {
+    assert.throws(
+      () => parseAgentConfig(['--isolation', 'linux'], env, user),
+      /needs root: the agent creates one OS user per claw/,
+    );
+    assert.throws(() => parseAgentConfig(['--isolation', 'macos'], env, root), /macOS only/);
+    assert.throws(() => parseAgentConfig(['--isolation', 'linux'], env, mac), /Linux only/);
+    assert.throws(
+      () => parseAgentConfig(['--isolation', 'jail'], env, root),
+      /must be one of none, linux, macos/,
+    );
+  });
+
+  it('keeps claws’ directories out of the state directory when they have their own users', () => {
+    const none = parseAgentConfig(['--state-dir', '/srv/agent'], env, user);
+    assert.equal(none.clawsDir, '/srv/agent/claws');
+    assert.equal(parseAgentConfig([], env, root).clawsDir, '/var/lib/claws/claws');
+    assert.equal(parseAgentConfig([], env, mac).clawsDir, '/Library/Claws/claws');
+    assert.equal(parseAgentConfig(['--claws-dir', '/data/claws'], env, root).clawsDir, '/data/claws');
+  });
+
+  it('reads the token from a file only its owner can read', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-token-'));
+    try {
+      const file = path.join(dir, 'token');
+      fs.writeFileSync(file, `${'t'.repeat(24)}\n`, { mode: 0o600 });
+      const me = { platform: process.platform, uid: process.getuid?.() ?? 0 };
+      const c = parseAgentConfig(['--token-file', file, '--host', '0.0.0.0'], {}, me);
+      assert.equal(c.token, 't'.repeat(24));
+      assert.equal(c.tokenFile, file);
+      assert.equal(c.dev, false);
+      assert.equal(parseAgentConfig([], { MINI_AGENT_TOKEN_FILE: file }, me).token, 't'.repeat(24));
+      assert.throws(() => parseAgentConfig(['--token-file', file], env, me), /not both/);
+      fs.chmodSync(file, 0o640);
+      assert.throws(
+        () => parseAgentConfig(['--token-file', file], {}, me),
+        /is 640: it must be readable by its owner only/,
+      );
+      fs.chmodSync(file, 0o600);
+      // A root agent takes root's token file only.
+      if (me.uid === 0) fs.chownSync(file, 1, 1);
+      assert.throws(
+        () => parseAgentConfig(['--token-file', file], {}, { ...me, uid: 0 }),
+        /must belong to root/,
+      );
+      if (me.uid === 0) fs.chownSync(file, 0, 0);
+      assert.throws(
+        () => parseAgentConfig(['--token-file', path.join(dir, 'none')], {}, me),
+        /Cannot read the token file/,
+      );
+      fs.chmodSync(file, 0o644);
+      assert.throws(
+        () => parseAgentConfig(['--token-file', file], {}, me),
+        (err: Error) => err instanceof ConfigError && !err.message.includes('t'.repeat(24)),
+        'refused, and the error never shows the token',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the base gateway config and the names handed down, refusing the agent’s own', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-base-'));
+    try {
+      const file = path.join(dir, 'base.json');
+      fs.writeFileSync(file, JSON.stringify({ models: { mode: 'replace' } }));
+      const c = parseAgentConfig(
+        ['--gateway-config', file, '--gateway-pass-env', 'HTTPS_PROXY, NO_PROXY'],
+        env,
+        user,
+      );
+      assert.deepEqual(c.gatewayBaseConfig, { models: { mode: 'replace' } });
+      assert.deepEqual(c.gatewayPassEnv, ['HTTPS_PROXY', 'NO_PROXY']);
+      assert.deepEqual(parseAgentConfig([], env, user).gatewayPassEnv, []);
+      fs.writeFileSync(file, '[1]');
+      assert.throws(() => parseAgentConfig(['--gateway-config', file], env, user), /must hold a JSON object/);
+      fs.writeFileSync(file, '{');
+      assert.throws(
+        () => parseAgentConfig(['--gateway-config', file], env, user),
+        /Cannot read the gateway config/,
+      );
+      for (const name of ['MINI_AGENT_TOKEN', 'DATABASE_URL', 'CLAWS_SECRET_KEYS', 'OPENCLAW_GATEWAY_TOKEN'])
+        assert.throws(
+          () => parseAgentConfig(['--gateway-pass-env', name], env, user),
+          /never reaches a gateway/,
+          name,
+        );
+      assert.throws(() => parseAgentConfig(['--gateway-pass-env', 'A=B'], env, user), /not a variable name/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes relative paths in the gateway command absolute (gateways run in their claw’s home)', () => {
+    const cmd = parseAgentConfig(
+      ['--gateway-cmd', 'node --import tsx scripts/dev-gateway.ts'],
+      env,
+      user,
+    ).gatewayCommand;
+    assert.deepEqual(cmd, ['node', '--import', 'tsx', path.resolve('scripts/dev-gateway.ts')]);
   });
 });

@@ -32,6 +32,8 @@ const gatewayCmd = `${process.execPath} --import ${import.meta.resolve('tsx')} $
 
 const STARTUP_MS = 1500;
 const baseEnv = {
+  MINI_AGENT_ISOLATION: 'none',
+  MINI_AGENT_GATEWAY_PASS_ENV: 'CLAWS_DEV_GATEWAY_STARTUP_MS',
   CLAWS_DEV_GATEWAY_STARTUP_MS: String(STARTUP_MS),
   MINI_AGENT_RESTART_BACKOFF_MS: '200',
   MINI_AGENT_RESTART_BACKOFF_MAX_MS: '1000',
@@ -517,9 +519,7 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
     const id = `claw-${randomUUID()}`;
     await client.startClaw({ clawId: id, port: await freePort(), gatewayToken: gatewayToken() });
     const s = await waitForStatus(client, id, 'running');
-    const config = JSON.parse(
-      fs.readFileSync(path.join(stateDir, 'claws', id, 'state', 'openclaw.json'), 'utf8'),
-    ) as {
+    const config = JSON.parse(fs.readFileSync(path.join(stateDir, 'claws', id, 'openclaw.json'), 'utf8')) as {
       gateway: { trustedProxies: string[] };
     };
     assert.deepEqual(config.gateway.trustedProxies, ['127.0.0.1', '::1']);
@@ -545,7 +545,12 @@ describe('mini agent: supervision limits', { timeout: 60_000 }, () => {
     const first = await startAgent({ stateDir });
     const second = spawn(process.execPath, ['--import', 'tsx', 'scripts/mini-agent.ts', '--port', '0'], {
       cwd: repoRoot,
-      env: { ...process.env, MINI_AGENT_TOKEN: token, MINI_AGENT_STATE_DIR: stateDir },
+      env: {
+        ...process.env,
+        MINI_AGENT_TOKEN: token,
+        MINI_AGENT_STATE_DIR: stateDir,
+        MINI_AGENT_ISOLATION: 'none',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err2 = '';

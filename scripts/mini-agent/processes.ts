@@ -100,3 +100,48 @@ export function tail(file: string, bytes = 600): string {
     return '';
   }
 }
+
+/**
+ * Real, effective, saved and filesystem uid of a live process (Linux, /proc), or its uid and real
+ * uid (macOS, ps); null when it is gone or unreadable.
+ */
+export async function processUids(pid: number): Promise<number[] | null> {
+  try {
+    return uidsOfStatus(await fs.promises.readFile(`/proc/${pid}/status`, 'utf8'))?.uids ?? null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync('/proc/self')) return null;
+  }
+  return new Promise((resolve) => {
+    execFile('ps', ['-o', 'uid=,ruid=', '-p', String(pid)], { timeout: 3000 }, (err, stdout) => {
+      const ids = stdout.trim().split(/\s+/).map(Number);
+      resolve(err || ids.length < 2 || ids.some((n) => !Number.isInteger(n)) ? null : ids);
+    });
+  });
+}
+
+/** The uids and whether the process is a zombie, from a /proc/<pid>/status text. */
+export function uidsOfStatus(status: string): { uids: number[]; zombie: boolean } | undefined {
+  const uid = /^Uid:\s+(.+)$/m.exec(status);
+  if (!uid) return undefined;
+  return { uids: uid[1]!.trim().split(/\s+/).map(Number), zombie: /^State:\s+Z/m.test(status) };
+}
+
+/**
+ * Every live process of which any uid is `uid` (Linux): what a claw's user runs, whatever process
+ * group or session it put itself in. Zombies are left out: they are dead and cannot be signalled.
+ */
+export async function procPidsOfUid(uid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await fs.promises.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status: string;
+    try {
+      status = await fs.promises.readFile(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const facts = uidsOfStatus(status);
+    if (facts && !facts.zombie && facts.uids.includes(uid)) pids.push(Number(entry));
+  }
+  return pids;
+}

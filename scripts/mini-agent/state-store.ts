@@ -92,6 +92,8 @@ export class StateStore {
    */
   async lock(): Promise<() => void> {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // The gateway tokens are in here: the agent's alone (root's, on a Mini), whatever made the directory.
+    fs.chmodSync(this.dir, 0o700);
     const lockFile = path.join(this.dir, 'agent.pid');
     for (let attempt = 0; attempt < 3; attempt++) {
       try {

@@ -4,8 +4,10 @@ import type { ClawStatus, ClawSummary, ControlPlaneDevice } from '../../server/f
 import type { Logger } from '../../server/log';
 import type { SupervisorTuning } from './config';
 import { GatewayConnectError, probeHelloOk } from './gateway-protocol';
-import { openGatewayLog, prepareGatewayDirs } from './gateway-files';
+import { openGatewayLog, prepareGatewayFiles } from './gateway-files';
+import { killUserProcesses, type ClawIsolation, type ClawUser } from './isolation';
 import {
+  gatewayDirs,
   gatewayLaunchSpec,
   isGatewayArgv,
   type GatewayLaunchInput,
@@ -17,6 +19,7 @@ import {
   killGroupOnly,
   portInUse,
   processArgv,
+  processUids,
   signalGroup,
   tail,
   waitForPidExit,
@@ -36,7 +39,11 @@ import { sleep, within } from './timing';
  *   a port another process holds. A later POST of the claw starts it afresh.
  * - Gateways run detached, in their own process group, with output to a log file, so they outlive
  *   the agent; a restarted agent adopts them and watches the pid instead of the child handle.
- * - `stop()` sends SIGTERM to the group, SIGKILL after the grace period, and waits for the exit.
+ * - With claw users (isolation.ts), the gateway runs as its claw's user, created before its first
+ *   start; an adopted gateway must still run as that user.
+ * - `stop()` sends SIGTERM to the group, SIGKILL after the grace period, and waits for the exit;
+ *   then it ends every process left of the claw's user (the gateway's helpers put themselves in
+ *   their own sessions, out of reach of a group signal), as it does after a crash.
  *
  * How the gateway is started is the launch spec (launch-spec.ts); when to restart it after a crash
  * is the restart policy (restart-policy.ts); the control plane's device is paired by DevicePairing
@@ -47,8 +54,9 @@ import { sleep, within } from './timing';
 export type ClawSnapshot = ClawSummary;
 
 export interface SupervisorDeps {
-  /** Everything the launch spec needs but the claw's record. */
-  launch: Omit<GatewayLaunchInput, 'claw'>;
+  /** Everything the launch spec needs but the claw's record and user. */
+  launch: Omit<GatewayLaunchInput, 'claw' | 'user'>;
+  isolation: ClawIsolation;
   tuning: SupervisorTuning;
   log: Logger;
   /** Called whenever the durable part (the record's pid) changed. */
@@ -71,6 +79,8 @@ export class ClawSupervisor {
   #quickCrashes = 0;
   #startedAt = 0;
   #readyAt: number | undefined;
+  /** The claw's own user, once created or found (claw users only). */
+  #user: ClawUser | undefined;
   readonly #pairing: DevicePairing;
 
   constructor(
@@ -88,7 +98,11 @@ export class ClawSupervisor {
 
   /** How this claw's gateway starts; pure, so it is built afresh for every launch. */
   get launchSpec(): GatewayLaunchSpec {
-    return gatewayLaunchSpec({ ...this.deps.launch, claw: this.record });
+    return gatewayLaunchSpec({
+      ...this.deps.launch,
+      claw: this.record,
+      ...(this.#user ? { user: this.#user } : {}),
+    });
   }
 
   snapshot(): ClawSnapshot {
@@ -119,12 +133,32 @@ export class ClawSupervisor {
     if (pid && isAlive(pid)) {
       const argv = await processArgv(pid);
       let ours = argv !== null && isGatewayArgv(argv, this.deps.launch.gatewayCommand, this.record.port);
-      // A gateway may rewrite its process title; then the live pid plus our token on its port will do.
+      // A gateway may rewrite its process title (the real one does); then the live pid plus our
+      // token on its port will do.
       if (!ours && argv !== null)
         ours = await probeHelloOk(this.record.port, this.record.gatewayToken, 2000).then(
           () => true,
           () => false,
         );
+      // With claw users it must also run as the claw's user, and only as it. One that does not
+      // (started before the agent ran with claw users) is stopped and started again as it.
+      if (ours && this.deps.isolation.separateUsers) {
+        const user = await this.deps.isolation.findUser(this.record.clawId).catch(() => undefined);
+        const uids = await processUids(pid);
+        if (user && uids?.length && uids.every((u) => u === user.uid)) this.#user = user;
+        else {
+          this.deps.log.warn('the claw’s gateway does not run as the claw’s user; restarting it as it', {
+            pid,
+            uids,
+          });
+          await this.#terminate(pid).catch((err: unknown) =>
+            this.deps.log.error('cannot stop it', { pid, error: String(err) }),
+          );
+          this.record.pid = undefined;
+          this.start();
+          return 'started';
+        }
+      }
       if (ours) {
         this.#adopt(pid);
         return 'adopted';
@@ -167,28 +201,45 @@ export class ClawSupervisor {
     this.#cancel();
     const pid = this.record.pid;
     if (pid) {
-      // Our own child reports its exit; an adopted gateway is watched by pid.
-      const watch = new AbortController();
-      const gone = this.#child && this.#gone ? this.#gone : waitForPidExit(pid, watch.signal);
-      try {
-        signalGroup(pid, 'SIGTERM');
-        if (!(await within(gone, this.deps.tuning.stopGraceMs))) {
-          this.deps.log.warn('gateway ignored SIGTERM; killing it', {
-            pid,
-            graceMs: this.deps.tuning.stopGraceMs,
-          });
-          signalGroup(pid, 'SIGKILL');
-          if (!(await within(gone, 5000)))
-            throw new Error(`The gateway (pid ${pid}) did not exit after SIGKILL`);
-        }
-      } finally {
-        watch.abort();
-      }
-      killGroupOnly(pid); // helpers it left behind
+      await this.#terminate(pid);
       this.deps.log.info('gateway stopped', { pid });
     }
+    await this.#endUserProcesses();
     this.record.pid = undefined;
     this.#child = undefined;
+  }
+
+  /** SIGTERM to the gateway's group, SIGKILL after the grace period; resolves once it is gone. */
+  async #terminate(pid: number): Promise<void> {
+    // Our own child reports its exit; an adopted gateway is watched by pid.
+    const watch = new AbortController();
+    const gone = this.#child && this.#gone ? this.#gone : waitForPidExit(pid, watch.signal);
+    try {
+      signalGroup(pid, 'SIGTERM');
+      if (!(await within(gone, this.deps.tuning.stopGraceMs))) {
+        this.deps.log.warn('gateway ignored SIGTERM; killing it', {
+          pid,
+          graceMs: this.deps.tuning.stopGraceMs,
+        });
+        signalGroup(pid, 'SIGKILL');
+        if (!(await within(gone, 5000)))
+          throw new Error(`The gateway (pid ${pid}) did not exit after SIGKILL`);
+      }
+    } finally {
+      watch.abort();
+    }
+    killGroupOnly(pid); // helpers it left behind
+  }
+
+  /** Every process of the claw's user (claw users only): a helper in its own session, a stray child. */
+  async #endUserProcesses(): Promise<void> {
+    const isolation = this.deps.isolation;
+    if (!isolation.separateUsers) return;
+    const user = this.#user ?? (await isolation.findUser(this.record.clawId));
+    if (!user) return;
+    const ended = await killUserProcesses(isolation, user);
+    if (ended)
+      this.deps.log.info('ended what the claw user still ran', { user: user.name, processes: ended });
   }
 
   /** Stops supervising and leaves the gateway running (agent shutdown): the next agent adopts it. */
@@ -228,11 +279,24 @@ export class ClawSupervisor {
     }
     if (signal.aborted) return;
 
+    if (this.deps.isolation.separateUsers) {
+      try {
+        this.#user = await this.deps.isolation.ensureUser(
+          this.record.clawId,
+          gatewayDirs(this.deps.launch.clawDir).home,
+        );
+      } catch (err) {
+        if (!signal.aborted) this.#fail(`Cannot create the claw's user: ${(err as Error).message}`);
+        return;
+      }
+      if (signal.aborted) return;
+    }
+
     let spec: GatewayLaunchSpec;
     let logFd: number;
     try {
       spec = this.launchSpec;
-      prepareGatewayDirs(spec);
+      prepareGatewayFiles(spec);
       logFd = openGatewayLog(spec);
     } catch (err) {
       this.#fail(`Cannot prepare the claw directory: ${(err as Error).message}`);
@@ -247,6 +311,8 @@ export class ClawSupervisor {
         stdio: ['ignore', logFd, logFd],
         // Next's types declare NODE_ENV required in ProcessEnv; a gateway's environment need not set it.
         env: spec.env as NodeJS.ProcessEnv,
+        // Node drops the agent's supplementary groups (setgroups) along with uid and gid.
+        ...(spec.uid !== undefined && spec.gid !== undefined ? { uid: spec.uid, gid: spec.gid } : {}),
       });
     } catch (err) {
       fs.closeSync(logFd);
@@ -272,7 +338,11 @@ export class ClawSupervisor {
 
     this.record.pid = child.pid;
     this.deps.persist();
-    this.deps.log.info('gateway started', { pid: child.pid, port });
+    this.deps.log.info('gateway started', {
+      pid: child.pid,
+      port,
+      ...(this.#user ? { user: this.#user.name } : {}),
+    });
     void this.#watchReady(run, signal);
   }
 
@@ -343,6 +413,11 @@ export class ClawSupervisor {
     this.record.pid = undefined;
     this.#child = undefined;
     this.deps.persist();
+    // What the dead gateway left (its helpers keep the port or the state otherwise).
+    await this.#endUserProcesses().catch((err: unknown) =>
+      this.deps.log.warn('cannot end the claw user’s processes', { error: String(err) }),
+    );
+    if (run !== this.#run || this.#stopping) return;
 
     const verdict = afterUnexpectedExit(
       {

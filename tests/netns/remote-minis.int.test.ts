@@ -277,6 +277,8 @@ describe(
           {
             MINI_AGENT_TOKEN: agentToken,
             MINI_AGENT_STATE_DIR: stateDirs[mini],
+            // This suite is about the network path; claw users are scripts/mini-agent/isolation.int.test.ts's.
+            MINI_AGENT_ISOLATION: 'none',
             MINI_AGENT_GATEWAY_CMD: real ? realCmd : devGatewayCommand(),
             MINI_AGENT_PAIRING_INTERVAL_MS: '250',
             MINI_AGENT_PAIRING_WINDOW_MS: '120000',

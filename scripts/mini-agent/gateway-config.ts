@@ -1,0 +1,84 @@
+/**
+ * The openclaw.json the agent writes for each claw before every start, as data. The gateway reads it
+ * read-only (OPENCLAW_CONFIG_READONLY=1, "externally managed config" in OpenClaw's docs): the token,
+ * where it listens, where it logs, and what its tools may do are the agent's, not the tenant's.
+ *
+ * The operator's base config (`--gateway-config`: model providers, say) goes underneath; the keys
+ * below are laid over it, so a base can add to the claw's config but not loosen what is set here.
+ */
+
+export interface GatewayConfigInput {
+  port: number;
+  token: string;
+  trustedProxies: readonly string[];
+  /** The claw's workspace (the agent's default working directory and file root). */
+  workspace: string;
+  /** OpenClaw's own JSON-lines log (`logging.file`); it rotates beside it. */
+  logFile: string;
+  base?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Tools, conservatively: OpenClaw's "hardened baseline" (docs/gateway/security/hardened-baseline.md)
+ * plus the groups that reach the host's screen, browser and paired nodes. Chat keeps working; no
+ * tool runs commands (exec, process), touches files (read, write, edit, apply_patch), changes the
+ * gateway or schedules work (gateway, cron, openclaw), or reaches other sessions and agents. File
+ * tools, should an operator's base allow any back, stay inside the workspace. Deny wins over any
+ * allow in OpenClaw's policy, so a base can add tools the profile leaves out (web search, say) but
+ * not the denied ones.
+ */
+export const TOOL_POLICY = {
+  profile: 'messaging',
+  deny: [
+    'group:runtime',
+    'group:fs',
+    'group:automation',
+    'group:nodes',
+    'group:ui',
+    'sessions_spawn',
+    'sessions_send',
+  ],
+  fs: { workspaceOnly: true },
+  exec: { security: 'deny', ask: 'always' },
+  elevated: { enabled: false },
+  sessions: { visibility: 'agent' },
+  agentToAgent: { enabled: false },
+} as const;
+
+export function gatewayConfig(input: GatewayConfigInput): Record<string, unknown> {
+  const enforced = {
+    gateway: {
+      mode: 'local',
+      port: input.port,
+      bind: 'loopback',
+      // The gateway takes its token from here, so it is in neither its argv nor its environment.
+      auth: { mode: 'token', token: input.token },
+      ...(input.trustedProxies.length ? { trustedProxies: [...input.trustedProxies] } : {}),
+    },
+    // Not the shared /tmp/openclaw/openclaw-<date>.log every gateway on the Mini would write.
+    logging: { file: input.logFile },
+    agents: {
+      defaults: {
+        workspace: input.workspace,
+        // Nothing on a Mini provides a sandbox backend (Docker/Podman), and every tool that would
+        // need one is denied above; the claw's OS user is the boundary.
+        sandbox: { mode: 'off' },
+      },
+    },
+    tools: TOOL_POLICY,
+  };
+  return overlay(input.base ?? {}, enforced) as Record<string, unknown>;
+}
+
+/** `top` laid over `base`: objects merge key by key, anything else (arrays too) in `top` replaces. */
+export function overlay(base: unknown, top: unknown): unknown {
+  if (!isObject(base) || !isObject(top)) return clone(top);
+  const out: Record<string, unknown> = { ...(clone(base) as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(top)) out[k] = k in out ? overlay(out[k], v) : clone(v);
+  return out;
+}
+
+const clone = (v: unknown): unknown => (v === undefined ? undefined : structuredClone(v));
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
