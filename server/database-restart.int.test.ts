@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import type { ConnectionMonitor } from '../db/client';
+import { createDatabase, type ConnectionMonitor } from '../db/client';
 import { checkpointOf, parseCheckpoint } from '../events/read';
 import { clawStream } from '../events/claw';
+import { EVENTS_CHANNEL } from '../events/store';
 import { createScratchDatabase, type ScratchDatabase } from '../db/scratch';
 import { startAppServer, trpcClient, type AppServer } from '../tests/fixtures/app-server';
 import {
@@ -277,6 +278,25 @@ describe(
       assert.equal(workerProcess.child.exitCode, null, `the worker is alive: ${workerProcess.output()}`);
       resumed.stop();
       await workerProcess.kill('SIGTERM');
+    });
+
+    it('starts listening for appends once the database is back, when it was down at the first listen', async () => {
+      await cluster.stop();
+      let down = true;
+      const other = await createDatabase({ url: database.url, connectRetryMs: 0 });
+      try {
+        const payloads: string[] = [];
+        // Resolves although the database is away: the listener keeps trying in the background.
+        await other.listen(EVENTS_CHANNEL, (p) => payloads.push(p));
+        await cluster.start();
+        down = false;
+        await waitFor('the "read again" signal', async () => payloads.includes(''), 15_000);
+        await (await callerFor(rt, user)).claws.create({ orgSlug: 'restart', name: 'heard' });
+        await waitFor('a notification', async () => payloads.some((p) => /^\d+$/.test(p)), 10_000);
+      } finally {
+        await other.close();
+        if (down) await cluster.start();
+      }
     });
 
     it('keeps an open chat working across a restart, and opens new chats after it', async () => {
