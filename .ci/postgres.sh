@@ -38,7 +38,14 @@ pg_start() {
   "${as[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=300 -c fsync=on" start >/dev/null
   export PG_DIR PG_BIN PG_PORT
+  # TEST_DATABASE_URL is the superuser: tests create and drop their scratch databases with it. The
+  # databases themselves belong to claws_owner (migrations) and are used as claws_app, which may
+  # only append to the log and read it, as README's "PostgreSQL in production" sets it up.
   export TEST_DATABASE_URL="postgres://claws@127.0.0.1:$PG_PORT/postgres"
+  "$bin/psql" -q -X -v ON_ERROR_STOP=1 "$TEST_DATABASE_URL" >/dev/null <<'SQL'
+CREATE ROLE claws_owner LOGIN;
+CREATE ROLE claws_app LOGIN;
+SQL
   echo "$TEST_DATABASE_URL"
 }
 

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kysely, PGliteDialect, PostgresDialect, type PostgresPool } from 'kysely';
 import pg from 'pg';
+import { isConnectionError } from './errors';
 import type { Database } from './types';
 
 const INT8_OID = 20;
@@ -10,6 +12,28 @@ const INT8_OID = 20;
 const parseInt8 = (value: string) => Number(value);
 
 export type DatabaseKind = 'pg' | 'pglite';
+
+/**
+ * PostgreSQL only: what every session of a pool starts with. The timeouts bound what one session
+ * can do to everyone else: a statement or an idle open transaction holds locks, and every open
+ * transaction holds back the commit-safe horizon the live feeds read below (EVENT-STORE.md §1.3).
+ * PGlite has one session, the caller's own, and ignores them.
+ */
+export interface SessionSettings {
+  /** `application_name`: how the session shows in pg_stat_activity and in the server's log. */
+  applicationName?: string;
+  /** `statement_timeout` in ms; 0 or absent leaves the server's (or the role's) setting. */
+  statementTimeoutMs?: number;
+  /** `idle_in_transaction_session_timeout` in ms; 0 or absent leaves the server's setting. */
+  idleInTransactionTimeoutMs?: number;
+}
+
+/** Told when a PostgreSQL connection is lost (the pool replaces it; the listener reconnects). */
+export interface ConnectionMonitor {
+  lost(source: 'pool' | 'listener', err: Error): void;
+  /** The LISTEN connection is back and listening again (notifications meanwhile are lost). */
+  restored?(source: 'listener'): void;
+}
 
 export interface DatabaseOptions {
   /** PostgreSQL connection string. Without it: embedded PGlite. */
@@ -19,7 +43,34 @@ export interface DatabaseOptions {
   /** PGlite: start from a dumped data directory (a migrated snapshot, for fast tests). */
   loadDataDir?: Blob;
   poolSize?: number;
+  session?: SessionSettings;
+  monitor?: ConnectionMonitor;
+  /**
+   * PostgreSQL only: how long a query waits for a connection while the database refuses them (a
+   * restart takes well under a second) before it fails; 0 fails at once. Only opening a connection
+   * is retried: a statement cut off mid-way may have committed, and only its caller knows whether
+   * running it again is safe.
+   */
+  connectRetryMs?: number;
 }
+
+/** By default a query waits out a restart this long. */
+export const DEFAULT_CONNECT_RETRY_MS = 5_000;
+
+/** A connection attempt that hangs (a host that drops packets) fails after this instead of forever. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** TCP keepalive, so a connection to a host that vanished is noticed even while it is idle. */
+const KEEPALIVE_DELAY_MS = 10_000;
+
+const clientSettings = (url: string, session: SessionSettings = {}): pg.ClientConfig => ({
+  connectionString: url,
+  application_name: session.applicationName ?? 'claws',
+  statement_timeout: session.statementTimeoutMs || undefined,
+  idle_in_transaction_session_timeout: session.idleInTransactionTimeoutMs || undefined,
+  connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+});
 
 /** A Kysely instance plus what Kysely does not cover: notifications and the raw handle. */
 export interface ClawsDatabase {
@@ -40,19 +91,36 @@ export class DataDirLockedError extends Error {
 }
 
 export async function createDatabase(options: DatabaseOptions = {}): Promise<ClawsDatabase> {
-  return options.url ? createPg(options.url, options.poolSize ?? 10) : createPglite(options);
+  return options.url ? createPg(options.url, options) : createPglite(options);
 }
 
-function createPg(url: string, max: number): ClawsDatabase {
+function createPg(url: string, options: DatabaseOptions): ClawsDatabase {
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
   };
-  const pool = new pg.Pool({ connectionString: url, max, types });
-  // An idle client that loses its connection must not crash the process; the pool replaces it.
+  const settings = clientSettings(url, options.session);
+  const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10, types });
+  // Reported once per client: its query may fail first and its 'error' event come after.
+  const reported = new WeakSet<pg.ClientBase>();
+  const lost = (client: pg.ClientBase, err: Error) => {
+    if (reported.has(client)) return;
+    reported.add(client);
+    options.monitor?.lost('pool', err);
+  };
+  // A client whose connection dies emits 'error'; with no listener Node treats that as an uncaught
+  // exception and exits (chaos finding 1). The pool listens only while a client is idle, so every
+  // client gets a listener of its own for the time it is checked out too: a restart cuts those
+  // mid-query, the query rejects, and patientPool has the pool drop the client on release.
+  pool.on('connect', (client) => client.on('error', (err) => lost(client, err)));
+  // The pool re-emits an idle client's error; the listener above has reported it already.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const listener = new PgListener(url);
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: patientPool(pool, options.connectRetryMs ?? DEFAULT_CONNECT_RETRY_MS, lost),
+    }),
+  });
+  const listener = new PgListener(settings, options.monitor);
   return {
     kind: 'pg',
     db,
@@ -66,6 +134,65 @@ function createPg(url: string, max: number): ClawsDatabase {
       await listener.close();
       await db.destroy();
     },
+  };
+}
+
+/**
+ * The pool as Kysely sees it, with two repairs for connections that die:
+ * - connect() tries again, backing off, while the database cannot be reached, until `windowMs`
+ *   has passed. A query issued during a restart is then only late, and so is the worker's
+ *   bookkeeping after a step the restart cut (releasing its lease): without it the claw would wait
+ *   for the lease to expire.
+ * - a client whose query failed for its connection is thrown away on release. When the server
+ *   ends a session (a restart, pg_terminate_backend) the running query gets the FATAL error, but
+ *   node-postgres marks the client unusable only once the socket closes, a moment later; Kysely
+ *   releases it in between, and the next query would take the dead client from the pool.
+ */
+function patientPool(
+  pool: pg.Pool,
+  windowMs: number,
+  lost: (client: pg.ClientBase, err: Error) => void,
+): PostgresPool {
+  const broken = new WeakSet<pg.PoolClient>();
+  const watched = new WeakSet<pg.PoolClient>();
+  const watch = (client: pg.PoolClient) => {
+    if (watched.has(client)) return;
+    watched.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    Object.assign(client, {
+      query: (...args: unknown[]) => {
+        const result = query(...args);
+        if (result instanceof Promise)
+          result.catch((err: unknown) => {
+            if (!isConnectionError(err)) return;
+            broken.add(client);
+            lost(client, err as Error);
+          });
+        return result;
+      },
+    });
+  };
+  return {
+    Client: pg.Client,
+    options: pool.options,
+    async connect() {
+      const deadline = Date.now() + windowMs;
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+        try {
+          const client = await pool.connect();
+          watch(client);
+          const release = client.release;
+          // Kysely releases with `false` (not discarded): only our own mark turns that into "destroy".
+          client.release = (err?: Error | boolean) =>
+            release(err || (broken.has(client) ? new Error('connection lost') : undefined));
+          return client;
+        } catch (err) {
+          if (!isConnectionError(err) || Date.now() + delay > deadline) throw err;
+        }
+        await sleep(delay);
+      }
+    },
+    end: () => pool.end(),
   };
 }
 
@@ -136,45 +263,76 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The listener's reconnect backoff: doubling from the first delay up to the cap. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+
 /**
- * LISTEN needs a dedicated connection. It reconnects with backoff and tells every listener
- * (with an empty payload) once it is back, since notifications sent meanwhile are lost.
+ * LISTEN needs a dedicated connection. It reconnects with backoff, LISTENs on every channel again
+ * and then tells every listener (with an empty payload), since notifications sent meanwhile are
+ * lost and readers must re-read from their checkpoints. A database that is down when the first
+ * listener comes does not fail the caller: the listener is registered and the same loop connects
+ * once the database is back.
  */
 class PgListener {
   #client: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
   #handlers = new Map<string, Set<(payload: string) => void>>();
   #closed = false;
-  #retryMs = 100;
+  #retryMs = RETRY_FIRST_MS;
+  #retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly settings: pg.ClientConfig,
+    private readonly monitor?: ConnectionMonitor,
+  ) {}
 
   async listen(channel: string, cb: (payload: string) => void): Promise<() => Promise<void>> {
     let set = this.#handlers.get(channel);
     const first = !set;
     if (!set) this.#handlers.set(channel, (set = new Set()));
     set.add(cb);
-    const client = await this.#connect();
-    if (first) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    return async () => {
+    const unlisten = async () => {
       set.delete(cb);
     };
+    let client: pg.Client;
+    try {
+      client = await this.#connect();
+    } catch {
+      this.#scheduleReconnect();
+      return unlisten;
+    }
+    // A connection made before this channel was registered does not listen on it yet.
+    if (first) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => this.#lost(client));
+    return unlisten;
   }
 
   #connect(): Promise<pg.Client> {
     if (this.#client) return Promise.resolve(this.#client);
     this.#connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url });
+      const client = new pg.Client(this.settings);
       client.on('notification', (n) => {
         for (const cb of this.#handlers.get(n.channel) ?? []) cb(n.payload ?? '');
       });
-      client.on('error', () => this.#lost(client));
+      client.on('error', (err) => {
+        if (this.#client === client) this.monitor?.lost('listener', err);
+        this.#lost(client);
+      });
       client.on('end', () => this.#lost(client));
-      await client.connect();
-      for (const channel of this.#handlers.keys())
-        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      try {
+        await client.connect();
+        for (const channel of this.#handlers.keys())
+          await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (err) {
+        await client.end().catch(() => {});
+        throw err;
+      }
+      if (this.#closed) {
+        await client.end().catch(() => {});
+        throw new Error('listener closed');
+      }
       this.#client = client;
-      this.#retryMs = 100;
+      this.#retryMs = RETRY_FIRST_MS;
       return client;
     })().finally(() => (this.#connecting = undefined));
     return this.#connecting;
@@ -183,24 +341,31 @@ class PgListener {
   #lost(client: pg.Client) {
     if (this.#client !== client) return;
     this.#client = undefined;
-    if (this.#closed) return;
-    const reconnect = () => {
-      if (this.#closed) return;
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect() {
+    if (this.#closed || this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#closed || this.#client) return;
       this.#connect().then(
         () => {
+          this.monitor?.restored?.('listener');
           for (const [, set] of this.#handlers) for (const cb of set) cb('');
         },
         () => {
-          this.#retryMs = Math.min(this.#retryMs * 2, 5000);
-          setTimeout(reconnect, this.#retryMs).unref();
+          this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+          this.#scheduleReconnect();
         },
       );
-    };
-    setTimeout(reconnect, this.#retryMs).unref();
+    }, this.#retryMs);
+    this.#retryTimer.unref();
   }
 
   async close() {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
     this.#client = undefined;
     await client?.end().catch(() => {});

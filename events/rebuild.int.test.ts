@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createDatabase, type ClawsDatabase } from '../db/client';
 import { migrateToLatest } from '../db/migrate';
 import { createEventStore } from '../server/runtime';
-import { createTestDatabase, testDrivers } from '../tests/fixtures/db';
+import { asOwnItsOwner, createTestDatabase, testDrivers, type TestDatabase } from '../tests/fixtures/db';
 import { writeRandomHistory } from '../tests/fixtures/history';
 import { inlineProjections } from '../projections';
 import { clawToRow } from '../projections/claws';
@@ -28,7 +28,7 @@ async function snapshot(database: ClawsDatabase) {
 
 for (const driver of testDrivers()) {
   describe(`projection rebuild on ${driver}`, () => {
-    let database: ClawsDatabase;
+    let database: TestDatabase;
     let dir: string | undefined;
     let env: Record<string, string | undefined>;
     const seed = Number(process.env.HISTORY_SEED ?? Date.now() % 100_000);
@@ -36,13 +36,14 @@ for (const driver of testDrivers()) {
     before(async () => {
       if (driver === 'pg') {
         database = await createTestDatabase('pg');
-        env = { ...process.env, DATABASE_URL: database.url };
+        // The rebuild locks events against appends, which only the owner may: it runs as the owner.
+        env = { ...process.env, DATABASE_URL: database.url, DATABASE_OWNER_URL: database.ownerUrl };
       } else {
         // A real data directory, so the rebuild script (another process) can open it after us.
         dir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-rebuild-'));
-        database = await createDatabase({ dataDir: path.join(dir, 'pglite') });
+        database = asOwnItsOwner(await createDatabase({ dataDir: path.join(dir, 'pglite') }));
         await migrateToLatest(database.db);
-        env = { ...process.env, DATABASE_URL: '', DATA_DIR: dir };
+        env = { ...process.env, DATABASE_URL: '', DATABASE_OWNER_URL: '', DATA_DIR: dir };
       }
     });
     after(async () => {
@@ -81,7 +82,7 @@ for (const driver of testDrivers()) {
       // Corrupt the read models, then rebuild in process: they come back exactly.
       await database.db.updateTable('claws').set({ status: 'active', mini_port: null }).execute();
       await database.db.updateTable('mac_minis').set({ allocated: 0 }).execute();
-      const r = await store.rebuild({ batchSize: 250 });
+      const r = await database.asOwner((owner) => createEventStore(owner).rebuild({ batchSize: 250 }));
       assert.equal(r.events, folded.events);
       assert.deepEqual(await snapshot(database), inline);
       await store.close();
@@ -100,7 +101,7 @@ for (const driver of testDrivers()) {
         ),
       );
       if (driver === 'pglite') {
-        database = await createDatabase({ dataDir: path.join(dir!, 'pglite') });
+        database = asOwnItsOwner(await createDatabase({ dataDir: path.join(dir!, 'pglite') }));
       }
       assert.deepEqual(await snapshot(database), inline);
     });

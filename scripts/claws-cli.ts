@@ -16,6 +16,7 @@ import {
   type FleetCommandContext,
 } from '../server/fleet/commands';
 import { createLogger } from '../server/log';
+import { keepRunningOnUnhandledRejections } from '../server/process-guards';
 import { createOrganization, findOrganizationBySlug } from '../server/orgs/organizations';
 import { startProvisioning } from '../server/provisioning';
 import { createRuntime, type Runtime } from '../server/runtime';
@@ -209,7 +210,10 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
     case 'claw retry':
       return print('Retry requested.', await retryClaw(ctx, (await findClaw(rt, ref)).id));
     case 'worker': {
-      const handle = await startProvisioning(rt, createLogger(rt.config.LOG_LEVEL));
+      const log = createLogger(rt.config.LOG_LEVEL);
+      // A worker rides out a database restart: its loops retry on their next round.
+      keepRunningOnUnhandledRejections(log);
+      const handle = await startProvisioning(rt, log);
       console.log(`Provisioning worker ${handle.worker.id} running; Ctrl-C to stop.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -230,7 +234,9 @@ if (opts.help) {
 } else {
   let runtime: Runtime | undefined;
   try {
-    runtime = await createRuntime(loadConfig());
+    runtime = await createRuntime(loadConfig(), {
+      component: positionals[0] === 'worker' ? 'worker' : 'cli',
+    });
     await main(runtime, positionals);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -6,7 +6,7 @@ import { runMain } from './lib/run-main';
 
 /** `npm run seed:dev-mini`: registers the local agent (npm run agent) as a Mini, through the log. */
 await runMain(async () => {
-  const runtime = await createRuntime(loadConfig());
+  const runtime = await createRuntime(loadConfig(), { component: 'cli' });
   try {
     const { mini, created } = await seedDevMini(
       {

@@ -89,6 +89,24 @@ const EnvSchema = z.object({
   MINI_AGENT_TOKEN: optionalString,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   NEXT_DIST_DIR: NextDistDir,
+
+  // ─── PostgreSQL roles and sessions, stalled live feeds, metrics ───────────────────────────
+  /** The schema owner: migrations and the rebuild run as it; DATABASE_URL is then the application role. */
+  DATABASE_OWNER_URL: optionalString,
+  /** application_name of Claws' sessions (suffixed with the process: -server, -worker, -cli, -migrate). */
+  DATABASE_APPLICATION_NAME: z.string().min(1).max(40).default('claws'),
+  /** statement_timeout of the application's sessions; 0 leaves the server's. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  /** idle_in_transaction_session_timeout of every Claws session; 0 leaves the server's. */
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(15_000),
+  /** How long a query waits for the database to accept connections again (a restart) before it fails. */
+  DATABASE_CONNECT_RETRY_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How often the server looks for an open transaction holding the live feeds back. */
+  FEED_STALL_CHECK_MS: z.coerce.number().int().positive().default(5_000),
+  /** Held back this long, the transaction is named in a warning (repeated as long again while it lasts). */
+  FEED_STALL_WARN_MS: z.coerce.number().int().positive().default(10_000),
+  /** Bearer token for /metrics; without it only loopback clients that no proxy forwarded may read it. */
+  METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16).optional()),
 });
 
 /** `https://claws.example.com/` → `https://claws.example.com`; null for anything but an http(s) origin. */

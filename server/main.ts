@@ -1,10 +1,14 @@
 import http from 'node:http';
 import next from 'next';
-import { sql } from 'kysely';
+import { immutabilityBypass } from '../db/roles';
 import { loadConfig } from './config';
 import { startLocalDevMini } from './dev/local-mini';
+import { FeedWatchdog } from './feed-watchdog';
 import { createClawsUpgradeHandler } from './gateway/upgrade';
+import { createOpsEndpoints } from './http-endpoints';
 import { createLogger } from './log';
+import { metrics } from './metrics';
+import { keepRunningOnUnhandledRejections } from './process-guards';
 import { startProvisioning } from './provisioning';
 import { createRuntime, setRuntime } from './runtime';
 import { beginShutdown, isShuttingDown, onShutdown, runShutdownPhase } from './shutdown';
@@ -37,9 +41,20 @@ const cfg = (() => {
   }
 })();
 const log = createLogger(cfg.LOG_LEVEL, { component: 'server' });
+keepRunningOnUnhandledRejections(log);
 // Creating the runtime opens the database and migrates it to the latest schema.
-const runtime = await createRuntime(cfg).catch(fatal);
+const runtime = await createRuntime(cfg, { component: 'server', log: log.child({ component: 'db' }) }).catch(
+  fatal,
+);
 setRuntime(runtime);
+if (runtime.database.kind === 'pg') {
+  const bypass = await immutabilityBypass(runtime.database.db);
+  if (bypass)
+    log.warn('the application role can change the event log despite its triggers', {
+      why: bypass,
+      fix: 'connect DATABASE_URL as a role that may only append (README: PostgreSQL in production)',
+    });
+}
 
 const server = http.createServer();
 // Dev uses webpack: with Turbopack (16.4.6) this custom server's pages hit "HMR hash mismatch" on
@@ -58,24 +73,31 @@ const handle = app.getRequestHandler();
 const proxy = createClawsUpgradeHandler(runtime);
 onShutdown('chat proxy', () => proxy.closeAll(1001, 'server restarting'), 'connections');
 
+// /healthz, /readyz (503 while the database is away or shutdown has begun), /metrics.
+const ops = createOpsEndpoints({
+  db: runtime.database.db,
+  registry: metrics().registry,
+  metricsToken: cfg.METRICS_TOKEN,
+  isShuttingDown,
+});
+
+// Live feeds wait below the oldest open transaction in the cluster; say which one when it lasts.
+if (runtime.database.kind === 'pg') {
+  const watchdog = new FeedWatchdog(runtime.database.db, {
+    checkMs: cfg.FEED_STALL_CHECK_MS,
+    warnMs: cfg.FEED_STALL_WARN_MS,
+    gauge: metrics().liveFeedsHeldBackSeconds,
+    log: log.child({ component: 'feed-watchdog' }),
+  });
+  watchdog.start();
+  onShutdown('feed watchdog', () => watchdog.stop(), 'workers');
+}
+
 /** Requests being answered (not SSE streams, which never finish on their own). */
 let inFlight = 0;
-const json = (res: http.ServerResponse, status: number, body: unknown) =>
-  res
-    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-    .end(JSON.stringify(body));
 
 server.on('request', (req, res) => {
-  const path = (req.url ?? '/').split('?')[0];
-  if (path === '/healthz') return json(res, 200, { ok: true });
-  if (path === '/readyz') {
-    if (isShuttingDown()) return json(res, 503, { ready: false, reason: 'shutting down' });
-    sql`SELECT 1`.execute(runtime.database.db).then(
-      () => json(res, 200, { ready: true }),
-      () => json(res, 503, { ready: false, reason: 'database unreachable' }),
-    );
-    return;
-  }
+  if (ops(req, res)) return;
   if (isShuttingDown()) res.setHeader('connection', 'close');
   if (!(req.headers.accept ?? '').includes('text/event-stream')) {
     inFlight++;

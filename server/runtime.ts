@@ -1,8 +1,9 @@
-import type { ClawsDatabase } from '../db/client';
+import type { ClawsDatabase, ConnectionMonitor, SessionSettings } from '../db/client';
 import { openDatabase } from '../db/open';
 import { EventStore } from '../events/store';
 import { inlineProjections } from '../projections';
 import { config as processConfig, type Config } from './config';
+import { createLogger, type Logger } from './log';
 import { loadOrCreateLocalKeyRing } from './secrets/local-keyring';
 import { parseKeyRing } from './secrets/keyring';
 import { SecretStore, type KeyRing } from './secrets/secret-store';
@@ -21,11 +22,23 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function createRuntime(cfg: Config): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** What this process is, in its sessions' application_name: server, worker, cli. */
+  component?: string;
+  log?: Logger;
+}
+
+export async function createRuntime(cfg: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const keyRing = cfg.CLAWS_SECRET_KEYS
     ? parseKeyRing(cfg.CLAWS_SECRET_KEYS)
     : loadOrCreateLocalKeyRing(cfg.dataDir);
-  const database = await openDatabase(cfg);
+  const log = options.log ?? createLogger(cfg.LOG_LEVEL, { component: 'db' });
+  const database = await openDatabase({
+    ...cfg,
+    session: sessionSettings(cfg, options.component ?? 'server'),
+    monitor: connectionMonitor(log),
+    connectRetryMs: cfg.DATABASE_CONNECT_RETRY_MS,
+  });
   const store = createEventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
   return {
@@ -40,6 +53,19 @@ export async function createRuntime(cfg: Config): Promise<Runtime> {
     },
   };
 }
+
+/** The settings every PostgreSQL session of this process starts with (config.ts has the defaults). */
+export const sessionSettings = (cfg: Config, component: string): SessionSettings => ({
+  applicationName: `${cfg.DATABASE_APPLICATION_NAME}-${component}`,
+  statementTimeoutMs: cfg.DATABASE_STATEMENT_TIMEOUT_MS,
+  idleInTransactionTimeoutMs: cfg.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+});
+
+/** A lost connection is worth a line (the pool and the listener heal by themselves). */
+export const connectionMonitor = (log: Logger): ConnectionMonitor => ({
+  lost: (source, err) => log.warn('database connection lost', { source, error: err.message }),
+  restored: (source) => log.info('database connection restored', { source }),
+});
 
 /** The event store with every inline projection registered: the one way the log is written. */
 export const createEventStore = (database: ClawsDatabase) =>

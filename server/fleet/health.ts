@@ -3,6 +3,7 @@ import { ConcurrencyError } from '../../events/errors';
 import { decideHealth, type MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
 import { fleetMinis, minisProjection } from '../../projections/minis';
+import { asFailure } from '../failure';
 import type { Logger } from '../log';
 
 export interface HealthProbe {
@@ -34,7 +35,10 @@ export class MiniHealthLoop {
   }
 
   runOnce(): Promise<void> {
-    this.#running ??= this.#round().finally(() => (this.#running = undefined));
+    // A round that fails (the database away) is logged; the next tick tries again.
+    this.#running ??= this.#round()
+      .catch((err) => this.log.error('health round failed', { error: asFailure(err).message }))
+      .finally(() => (this.#running = undefined));
     return this.#running;
   }
 

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { isConnectionError } from '../../db/errors';
 import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
 import { liveClawBySlug } from '../../projections/claws';
@@ -141,10 +142,18 @@ export function createClawsUpgradeHandler(source: Runtime | ProxyDeps) {
       const m = PATH.exec((req.url ?? '').split('?')[0]!);
       if (!m) return false;
       handle(req, socket, head, m[1]!, m[2]!).catch((err: unknown) => {
-        deps.log.error('chat upgrade failed', { error: err instanceof Error ? err.message : String(err) });
+        const error = err instanceof Error ? err.message : String(err);
+        // The database being away (a restart) is an outage to wait out, not a bug: the browser
+        // reconnects after the hint, and chats already open are not affected.
+        const outage = isConnectionError(err);
+        if (outage) deps.log.warn('chat upgrade: database unavailable', { error });
+        else deps.log.error('chat upgrade failed', { error });
         if (!socket.destroyed)
           accept(req, socket, head, (ws) =>
-            ws.close(CLOSE.UPSTREAM_UNAVAILABLE, 'internal error; retry-after-ms=5000'),
+            ws.close(
+              CLOSE.UPSTREAM_UNAVAILABLE,
+              outage ? 'database unavailable; retry-after-ms=2000' : 'internal error; retry-after-ms=5000',
+            ),
           );
       });
       return true;

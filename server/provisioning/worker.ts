@@ -11,6 +11,7 @@ import {
 import { ConcurrencyError } from '../../events/errors';
 import type { EventMetadata } from '../../events/types';
 import { clawsProjection } from '../../projections/claws';
+import { isConnectionError } from '../../db/errors';
 import { asFailure } from '../failure';
 import type { Logger } from '../log';
 import { claimDueClaws, pruneLeases, releaseLease, renewLease } from './leases';
@@ -124,7 +125,23 @@ export class ProvisioningWorker {
       notBefore = new Date(Date.now() + this.#opts.backoffBaseMs);
     } finally {
       clearInterval(renew);
-      await releaseLease(this.deps.store.db, clawId, this.id, notBefore).catch(() => {});
+      await this.#release(clawId, notBefore);
+    }
+  }
+
+  /**
+   * Gives the claim back. Retried while the database is restarting: a release lost to a restart
+   * would otherwise hold the claw until its lease runs out.
+   */
+  async #release(clawId: string, notBefore: Date): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await releaseLease(this.deps.store.db, clawId, this.id, notBefore);
+        return;
+      } catch (err) {
+        if (!isConnectionError(err) || attempt >= 10 || this.#stopped) return; // the lease expires
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isConnectionError } from '../../db/errors';
 import { authenticateCookieHeader, type SessionInfo, type SessionUser } from '../auth/session';
 import { getRuntime, type Runtime } from '../runtime';
 
@@ -16,6 +17,13 @@ export interface ContextInner {
   headers: Headers;
   /** Response headers, when there is a response (HTTP); `Set-Cookie` goes here. */
   resHeaders?: Headers;
+  /**
+   * The database could not be reached while the request was authenticated: every procedure then
+   * answers SERVICE_UNAVAILABLE (init.ts). Carried in the context rather than thrown, because a
+   * context that throws becomes a plain JSON 500, which an EventSource takes as fatal, while a
+   * procedure's error reaches a subscription as an SSE error event the client retries after.
+   */
+  databaseUnavailable?: boolean;
 }
 
 export const newRequestId = () => randomUUID().slice(0, 8);
@@ -27,6 +35,7 @@ export async function createContextInner(opts: {
   headers?: Headers;
   resHeaders?: Headers;
   requestId?: string;
+  databaseUnavailable?: boolean;
 }): Promise<ContextInner> {
   return {
     runtime: opts.runtime,
@@ -35,6 +44,7 @@ export async function createContextInner(opts: {
     requestId: opts.requestId ?? newRequestId(),
     headers: opts.headers ?? new Headers(),
     resHeaders: opts.resHeaders,
+    databaseUnavailable: opts.databaseUnavailable,
   };
 }
 
@@ -46,7 +56,14 @@ export async function createTRPCContext(opts: {
   runtime?: Runtime;
 }): Promise<ContextInner> {
   const runtime = opts.runtime ?? (await getRuntime());
-  const auth = await authenticateCookieHeader(runtime.database.db, opts.headers.get('cookie'));
+  let auth: Awaited<ReturnType<typeof authenticateCookieHeader>> = null;
+  let databaseUnavailable = false;
+  try {
+    auth = await authenticateCookieHeader(runtime.database.db, opts.headers.get('cookie'));
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    databaseUnavailable = true;
+  }
   return createContextInner({
     runtime,
     user: auth?.user ?? null,
@@ -54,6 +71,7 @@ export async function createTRPCContext(opts: {
     headers: opts.headers,
     resHeaders: opts.resHeaders,
     requestId: opts.requestId,
+    databaseUnavailable,
   });
 }
 

@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z, ZodError } from 'zod';
+import { isConnectionError } from '../../db/errors';
 import type { Role } from '../../db/types';
 import { InvalidEventError } from '../../events/stream';
 import { ConcurrencyError, ProjectionConflictError } from '../../events/errors';
@@ -43,15 +44,21 @@ const CODES = {
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
 } as const;
 
+const databaseUnavailable = () =>
+  new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'The database is unavailable; try again shortly' });
+
 /**
  * Turns domain errors into tRPC codes with their readable message, and anything unexpected into
  * INTERNAL_SERVER_ERROR carrying only a request id (the details go to the log under that id).
  */
 const errors = t.middleware(async ({ ctx, next }) => {
+  if (ctx.databaseUnavailable) throw databaseUnavailable();
   const result = await next();
   if (result.ok) return result;
   const err = result.error;
   const cause = err.cause;
+  // A restart or a dropped connection: 503, which clients (and the SSE link) retry.
+  if (isConnectionError(cause)) throw databaseUnavailable();
   if (cause instanceof CommandError)
     throw new TRPCError({
       code: CODES[cause.code],

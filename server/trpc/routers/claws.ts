@@ -9,7 +9,7 @@ import { clawsOfOrg, clawsProjection, liveClawBySlug, liveClaws } from '../../..
 import { miniHostnames } from '../../../projections/minis';
 import { ClawName, clawSlugFor, deleteClaw, requestClaw, retryClaw } from '../../claws/commands';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
-import { appendSignals } from '../live';
+import { appendSignals, readThroughOutages } from '../live';
 import { RateLimiter } from '../rate-limit';
 import type { Context } from '../context';
 import { authedProcedure, orgAdminProcedure, orgProcedure, router } from '../init';
@@ -115,21 +115,24 @@ export const clawsRouter = router({
   }) {
     const { store, database } = ctx.runtime;
     const signals = appendSignals(store, signal);
+    const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, signal);
     try {
-      let checkpoint = input.lastEventId ?? (await headCheckpoint(database.db));
+      let checkpoint = input.lastEventId ?? (await read(() => headCheckpoint(database.db)));
       do {
         for (;;) {
-          const page = await store.readAll(checkpoint, 500);
+          const page = await read(() => store.readAll(checkpoint, 500));
           if (page.events.length === 0) break;
           const last = new Map<string, string>();
           for (const e of page.events)
             if (clawStream.owns(e)) last.set(streamEntityId(e.streamId), checkpointOf(e));
           checkpoint = page.checkpoint;
           if (last.size) {
-            const views = await viewsOf(
-              database.db,
-              await clawsOfOrg(database.db, ctx.org.id, [...last.keys()]),
-              audienceOf(ctx),
+            const views = await read(async () =>
+              viewsOf(
+                database.db,
+                await clawsOfOrg(database.db, ctx.org.id, [...last.keys()]),
+                audienceOf(ctx),
+              ),
             );
             views.sort((a, b) => last.get(a.id)!.localeCompare(last.get(b.id)!, 'en', { numeric: true }));
             for (const v of views) yield tracked(last.get(v.id)!, v);
@@ -156,21 +159,24 @@ export const clawsRouter = router({
     .subscription(async function* ({ ctx, input, signal }) {
       const claw = await findClaw(ctx, input.clawSlug);
       const signals = appendSignals(ctx.runtime.store, signal);
+      const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, signal);
       try {
         let version = input.lastEventId ? Number(input.lastEventId) : claw.version;
         let previous =
           version > 0
             ? (
-                await ctx.runtime.store.readStream(clawStream, claw.id, {
-                  fromVersion: version,
-                  toVersion: version,
-                })
+                await read(() =>
+                  ctx.runtime.store.readStream(clawStream, claw.id, {
+                    fromVersion: version,
+                    toVersion: version,
+                  }),
+                )
               )[0]
             : undefined;
         do {
-          const events = await ctx.runtime.store.readStream(clawStream, claw.id, {
-            fromVersion: version + 1,
-          });
+          const events = await read(() =>
+            ctx.runtime.store.readStream(clawStream, claw.id, { fromVersion: version + 1 }),
+          );
           for (const e of events) {
             yield tracked(String(e.streamVersion), timelineEntry(e, previous, audienceOf(ctx)));
             previous = e;

@@ -16,7 +16,7 @@ import {
 import { fleetView } from '../../fleet/views';
 import { text } from '../../validation';
 import type { Context } from '../context';
-import { appendSignals } from '../live';
+import { appendSignals, readThroughOutages } from '../live';
 import { platformAdminProcedure, router } from '../init';
 
 const MiniId = z.object({ miniId: z.uuid() });
@@ -82,12 +82,13 @@ export const fleetRouter = router({
     .subscription(async function* ({ ctx, input, signal }) {
       const { store, database } = ctx.runtime;
       const signals = appendSignals(store, signal);
+      const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, signal);
       try {
-        let checkpoint = input?.lastEventId ?? (await headCheckpoint(database.db));
+        let checkpoint = input?.lastEventId ?? (await read(() => headCheckpoint(database.db)));
         do {
           let changed = false;
           for (;;) {
-            const page = await store.readAll(checkpoint, 1000);
+            const page = await read(() => store.readAll(checkpoint, 1000));
             checkpoint = page.checkpoint;
             changed ||= page.events.some(
               (e) =>
@@ -96,7 +97,7 @@ export const fleetRouter = router({
             );
             if (page.events.length < 1000) break;
           }
-          if (changed) yield tracked(checkpoint, await fleetView(database.db));
+          if (changed) yield tracked(checkpoint, await read(() => fleetView(database.db)));
         } while (await signals.next());
       } finally {
         signals.close();
