@@ -181,6 +181,7 @@ describe(
       const onAgent = await createAgentClient({
         baseUrl: agent.url,
         token: agent.token,
+        certFingerprint: agent.fingerprint,
         timeoutMs: 3000,
       }).listClaws();
       assert.deepEqual(onAgent.map((c) => c.clawId).sort(), [...ids].sort());

@@ -127,6 +127,7 @@ describe(
         hostname: 'multi-mini.local',
         agentUrl: agent.url,
         agentToken: agent.token,
+        ...(agent.fingerprint ? { agentCertFingerprint: agent.fingerprint } : {}),
         tunnelSuffix: 'claws.localhost',
         portRangeStart: start,
         portRangeEnd: end,
@@ -266,6 +267,7 @@ describe(
       const onAgent = await createAgentClient({
         baseUrl: agent.url,
         token: agent.token,
+        certFingerprint: agent.fingerprint,
         timeoutMs: 5000,
       }).listClaws();
       assert.deepEqual(

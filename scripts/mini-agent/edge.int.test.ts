@@ -133,7 +133,12 @@ describe('the Mini edge', () => {
         CLAWS_DEV_GATEWAY_STARTUP_MS: '200',
       },
     });
-    client = createAgentClient({ baseUrl: agent.url, token: agent.token, timeoutMs: 10_000 });
+    client = createAgentClient({
+      baseUrl: agent.url,
+      token: agent.token,
+      certFingerprint: agent.fingerprint,
+      timeoutMs: 10_000,
+    });
     await start(a, ports[0]!);
     await start(b, ports[1]!);
     await running(a);

@@ -84,6 +84,8 @@ interface Agent {
   child: ChildProcess;
   port: number;
   url: string;
+  /** The agent certificate's fingerprint, as it printed it (the client pins it). */
+  fingerprint?: string;
   output: () => string;
   exited: Promise<void>;
 }
@@ -146,12 +148,14 @@ async function startAgent(s: AgentSetup, port?: number): Promise<Agent> {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const agent = { child, port: p, url: `http://127.0.0.1:${p}`, output: () => out, exited };
+  const agent: Agent = { child, port: p, url: `https://127.0.0.1:${p}`, output: () => out, exited };
   cleanups.push(() => killAgent(agent));
   await waitFor(`the agent on port ${p}`, async () => {
     if (child.exitCode !== null) throw new Error(`the agent exited: ${out}`);
     return out.includes('mini-agent: listening on');
   });
+  agent.url = /mini-agent: listening on (\S+)/.exec(out)![1]!;
+  agent.fingerprint = /mini-agent: certificate fingerprint (sha256:[0-9a-f]{64})/.exec(out)?.[1];
   return agent;
 }
 
@@ -333,7 +337,12 @@ describe('one OS user per claw (linux driver, dev gateways)', { skip, timeout: 2
     forgetUserOf(A);
     forgetUserOf(B);
     agent = await startAgent(setup);
-    client = createAgentClient({ baseUrl: agent.url, token: setup.token, timeoutMs: 20_000 });
+    client = createAgentClient({
+      baseUrl: agent.url,
+      token: setup.token,
+      certFingerprint: agent.fingerprint,
+      timeoutMs: 20_000,
+    });
     for (const id of [A, B])
       await client.startClaw({ clawId: id, port: await freePort(), gatewayToken: tokens[id]! });
     pids = {};
@@ -501,7 +510,12 @@ describe('claw users: an agent that ran without them', { skip, timeout: 120_000 
     forgetUserOf(C);
     // First without claw users: the gateway runs as root, its files are root's.
     let agent = await startAgent({ ...setup, args: ['--isolation', 'none'] });
-    const client = createAgentClient({ baseUrl: agent.url, token: setup.token, timeoutMs: 20_000 });
+    const client = createAgentClient({
+      baseUrl: agent.url,
+      token: setup.token,
+      certFingerprint: agent.fingerprint,
+      timeoutMs: 20_000,
+    });
     await client.startClaw({
       clawId: C,
       port: await freePort(),
@@ -643,7 +657,12 @@ describe(
       forgetUserOf(A);
       forgetUserOf(B);
       agent = await startAgent(setup);
-      client = createAgentClient({ baseUrl: agent.url, token: setup.token, timeoutMs: 30_000 });
+      client = createAgentClient({
+        baseUrl: agent.url,
+        token: setup.token,
+        certFingerprint: agent.fingerprint,
+        timeoutMs: 30_000,
+      });
       for (const id of [A, B]) {
         ports[id] = await freePort();
         await client.startClaw({ clawId: id, port: ports[id]!, gatewayToken: tokens[id]! });
