@@ -30,14 +30,9 @@ import { createAgentClient } from './fleet/agent-client';
  * share provisioning without running a step twice, and a SIGKILL of one loses nothing while its
  * chat sockets reconnect to the other. PostgreSQL only: PGlite is one process.
  */
-const FORWARD = [
-  'ClawRequested',
-  'MiniAllocated',
-  'AgentStarted',
-  'BucketCreated',
-  'GatewayPaired',
-  'ClawActive',
-];
+// No GatewayPaired: over loopback the gateway lets the control plane in without a pairing, and
+// the log records only pairings the Mini performed (the namespace suite covers those).
+const FORWARD = ['ClawRequested', 'MiniAllocated', 'AgentStarted', 'BucketCreated', 'ClawActive'];
 /** Claws created at once for "the workers share the work", and again around the SIGKILL. */
 const SHARED = 10;
 const AROUND_KILL = 8;
@@ -245,6 +240,7 @@ describe(
         for (const type of FORWARD)
           assert.equal(counts[type], 1, `${type} of ${id}: ${JSON.stringify(counts)}`);
         assert.equal(counts.ProvisioningFailed, undefined, `claw ${id} never gave up`);
+        assert.equal(counts.GatewayPaired, undefined, `no pairing is claimed for ${id}`);
       }
       const live = await pg.db.selectFrom('claws').selectAll().where('status', '!=', 'deleted').execute();
       const ports = live.map((c) => `${c.mini_id}:${c.mini_port}`);

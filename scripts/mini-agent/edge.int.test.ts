@@ -173,7 +173,7 @@ describe('the Mini edge', () => {
 
   it("writes the edge's address, and only it, as each gateway's trusted proxy", () => {
     for (const id of [a, b]) {
-      const file = path.join(agent.stateDir, 'claws', id, 'state', 'openclaw.json');
+      const file = path.join(agent.stateDir, 'claws', id, 'openclaw.json');
       const cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as { gateway: { trustedProxies: string[] } };
       assert.deepEqual(cfg.gateway.trustedProxies, ['127.0.0.1']);
     }

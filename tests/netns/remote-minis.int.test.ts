@@ -486,7 +486,7 @@ describe(
         ['a', 'mini1'],
         ['b', 'mini2'],
       ] as const) {
-        const file = path.join(gatewayDir(mini, claws[key]!.id), 'state', 'openclaw.json');
+        const file = path.join(gatewayDir(mini, claws[key]!.id), 'openclaw.json');
         const cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as { gateway: { trustedProxies: unknown } };
         assert.deepEqual(cfg.gateway.trustedProxies, ['127.0.0.1']);
       }
