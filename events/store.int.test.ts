@@ -10,6 +10,7 @@ import { minisProjection } from '../projections/minis';
 import { clawStream, type ClawEvent } from './claw';
 import type { MiniEvent } from './mini';
 import { InvalidEventError } from './stream';
+import type { RecordedEvent } from './types';
 import { ConcurrencyError, ProjectionConflictError } from './errors';
 import { appendToStream } from './append';
 import { readAll, START } from './read';
@@ -41,6 +42,31 @@ const registered = (miniId: string, capacity = 2): MiniEvent => ({
     agentTokenFingerprint: 'fp_abcdef0123',
   },
 });
+
+/**
+ * Reads the global log from `after` in pages until `done` holds for what was read. The reader
+ * stops below the oldest transaction running anywhere in the cluster, and suites on the shared
+ * test cluster run transactions of their own (migrations of their scratch databases): what has
+ * committed becomes readable once those end, never out of order and never skipped.
+ */
+async function readSettled(
+  db: TestDatabase['db'],
+  after: string,
+  pageSize: number,
+  done: (events: RecordedEvent[]) => boolean,
+): Promise<RecordedEvent[]> {
+  const all: RecordedEvent[] = [];
+  let checkpoint = after;
+  const deadline = Date.now() + 30_000;
+  while (!done(all)) {
+    if (Date.now() > deadline) throw new Error(`the log did not settle: read ${all.length} events`);
+    const page = await readAll(db, checkpoint, pageSize);
+    all.push(...page.events);
+    checkpoint = page.checkpoint;
+    if (page.events.length < pageSize && !done(all)) await new Promise((r) => setTimeout(r, 50));
+  }
+  return all;
+}
 
 for (const driver of testDrivers()) {
   describe(`event store on ${driver}`, () => {
@@ -272,14 +298,10 @@ for (const driver of testDrivers()) {
         seen.map((s) => s.streamId),
         ids.map((id) => clawStream.streamId(id)),
       );
-      let checkpoint = START;
-      const all = [];
-      for (;;) {
-        const page = await readAll(database.db, checkpoint, 2);
-        if (page.events.length === 0) break;
-        all.push(...page.events);
-        checkpoint = page.checkpoint;
-      }
+      const wanted = new Set(ids.map((id) => clawStream.streamId(id)));
+      const all = await readSettled(database.db, START, 2, (events) =>
+        [...wanted].every((s) => events.some((e) => e.streamId === s)),
+      );
       const positions = all.map((e) => e.globalPosition);
       assert.deepEqual(
         positions,
@@ -353,9 +375,14 @@ for (const driver of testDrivers()) {
             [],
           );
           await a.commit().execute();
-          const afterCommit = await readAll(database.db, during.checkpoint, 100);
+          const afterCommit = await readSettled(
+            database.db,
+            during.checkpoint,
+            100,
+            (events) => events.length >= 2,
+          );
           assert.deepEqual(
-            afterCommit.events.map((e) => e.streamId),
+            afterCommit.map((e) => e.streamId),
             [clawStream.streamId(idA), clawStream.streamId(idB)],
           );
         } finally {
