@@ -33,6 +33,8 @@ export default defineConfig({
       NEXT_TELEMETRY_DISABLED: '1',
       // Its own Next output, beside a developer's `npm run dev` in this checkout.
       NEXT_DIST_DIR: testDistDir('e2e'),
+      // Ada, the first user of the suite, is the platform admin by configuration (never by being first).
+      CLAWS_ADMIN_EMAILS: 'ada@e2e.test',
     },
     reuseExistingServer: false,
     // SIGTERM lets the server stop its dev Mini, which stops the gateways it started.

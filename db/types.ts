@@ -44,6 +44,11 @@ export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   memberships: MembershipsTable;
+  throttles: ThrottlesTable;
+  live_leases: LiveLeasesTable;
+  invitations: InvitationsTable;
+  api_tokens: ApiTokensTable;
+  platform_bootstrap: PlatformBootstrapTable;
 }
 
 export interface OrganizationsTable {
@@ -149,6 +154,7 @@ export interface UsersTable {
   password_hash: string;
   is_platform_admin: Generated<boolean>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  password_changed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface SessionsTable {
@@ -158,6 +164,9 @@ export interface SessionsTable {
   created_at: ColumnType<Date, Date | string | undefined, never>;
   expires_at: Date;
   revoked_at: Date | null;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+  user_agent: string | null;
+  client_address: string | null;
 }
 
 export interface MembershipsTable {
@@ -168,3 +177,63 @@ export interface MembershipsTable {
 }
 
 export type User = Selectable<UsersTable>;
+
+/** Roles an invitation or an API token can carry: ownership only ever moves by an explicit transfer. */
+export const GRANTABLE_ROLES = ['admin', 'member'] as const;
+export type GrantableRole = (typeof GRANTABLE_ROLES)[number];
+
+/** A sliding log of admitted hits per throttle key (server/limits/throttle.ts). */
+export interface ThrottlesTable {
+  key: string;
+  hits: Date[];
+  admitted: Generated<boolean>;
+  expires_at: Date;
+}
+
+export const LEASE_KINDS = ['chat', 'subscription'] as const;
+export type LeaseKind = (typeof LEASE_KINDS)[number];
+/** Long-lived connections per principal (`user:<id>` or `token:<id>`), across server instances. */
+export interface LiveLeasesTable {
+  id: string;
+  principal: string;
+  kind: LeaseKind;
+  expires_at: Date;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  role: GrantableRole;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  expires_at: Date;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+  declined_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  org_id: string;
+  name: string;
+  role: GrantableRole;
+  token_hash: string;
+  /** The first characters of the token, enough to recognise it in a list, never to use it. */
+  prefix: string;
+  created_by: string | null;
+  created_at: ColumnType<Date, Date | undefined, never>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface PlatformBootstrapTable {
+  id: Generated<boolean>;
+  code_hash: string;
+  created_at: ColumnType<Date, Date | undefined, Date>;
+  redeemed_at: Date | null;
+  redeemed_by: string | null;
+}

@@ -92,6 +92,8 @@ export const clawEventSchemas = {
   BucketDeleted: z.object({ bucket: z.string().min(3).max(63) }),
   AllocationReleased: z.object({ miniId: uuid, port }),
   ClawDeleted: z.object({}),
+  /** The gateway now runs with a new token (the agent restarted it with it); secrets carry fingerprints only. */
+  GatewayTokenRotated: z.object({ tokenFingerprint: z.string().min(8).max(64), requestedBy: who }),
 } as const;
 
 /** `claw-<id>` streams. */
@@ -251,6 +253,8 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       return withDerived({ ...s, ...cleaned, miniPort: null });
     case 'ClawDeleted':
       return withDerived({ ...s, ...progressed, status: 'deleted' });
+    case 'GatewayTokenRotated':
+      return withDerived(s);
   }
 }
 

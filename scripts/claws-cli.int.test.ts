@@ -105,6 +105,17 @@ describe('operator CLI (npm run claws)', () => {
     assert.match((await fails('mini', 'update', 'tls-mini.local')).stderr, /nothing to change/);
   });
 
+  it('keys status and reencrypt; admin bootstrap-code prints a code, admin grant needs a user', async () => {
+    assert.match((await cli('keys', 'status')).stdout, /local1\s+\d+ secrets\s+\(active\)/);
+    assert.match(
+      (await cli('keys', 'reencrypt')).stdout,
+      /Re-encrypted 0 secrets under local1; 0 still under older keys/,
+    );
+    assert.match((await cli('admin', 'bootstrap-code')).stdout, /[A-Z2-9]{5}(-[A-Z2-9]{5}){4}/);
+    const err = await fails('admin', 'grant', 'nobody@example.com');
+    assert.match(err.stderr, /^error: No user nobody@example.com/);
+  });
+
   it('prints one clear line and exits non-zero on bad input', async () => {
     for (const args of [
       ['claw', 'show', 'acme/nope'],

@@ -20,6 +20,10 @@ import { keepRunningOnUnhandledRejections } from '../server/process-guards';
 import { createOrganization, findOrganizationBySlug } from '../server/orgs/organizations';
 import { startProvisioning } from '../server/provisioning';
 import { createRuntime, type Runtime } from '../server/runtime';
+import { grantPlatformAdmin, replaceBootstrapCode } from '../server/auth/bootstrap';
+import { rotateGatewayToken } from '../server/claws/rotate-token';
+import { createDeploymentServices } from '../server/deployment';
+import { REMOTE_USAGE, RemoteUsageError, remoteClient, remoteErrorMessage, runRemote } from './cli/remote';
 
 const USAGE = `Usage: npm run claws -- <command> [options] [--json]
 
@@ -38,7 +42,15 @@ const USAGE = `Usage: npm run claws -- <command> [options] [--json]
   claw list [--org <slug>]
   claw show <id|org/slug>                    (with its timeline)
   claw delete|retry <id|org/slug>
-  worker                                     (runs the provisioning worker until stopped)`;
+  claw rotate-token <id|org/slug>            (a new gateway token; the gateway restarts with it)
+  keys status                                (how many secrets each key encrypts)
+  keys reencrypt                             (every secret under the active key, after a rotation)
+  admin bootstrap-code                       (a new one-time code for the first platform admin)
+  admin grant <email>                        (makes an existing user a platform admin)
+  worker                                     (runs the provisioning worker until stopped)
+
+Local commands open the database directly (operators on the server).
+${REMOTE_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -61,6 +73,7 @@ const { values: opts, positionals } = parseArgs({
     slug: { type: 'string' },
     reason: { type: 'string' },
     port: { type: 'string' },
+    url: { type: 'string' },
   },
 });
 
@@ -209,6 +222,40 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       return print('Deletion requested.', await deleteClaw(ctx, (await findClaw(rt, ref)).id));
     case 'claw retry':
       return print('Retry requested.', await retryClaw(ctx, (await findClaw(rt, ref)).id));
+    case 'claw rotate-token': {
+      const claw = await findClaw(rt, ref);
+      const r = await rotateGatewayToken(ctx, createDeploymentServices(rt).agents, claw.id);
+      return print(`New gateway token ${r.fingerprint} for ${claw.slug}; gateway ${r.status}.`, {
+        clawId: claw.id,
+        fingerprint: r.fingerprint,
+        gateway: r.status,
+      });
+    }
+    case 'keys status': {
+      const usage = await rt.secrets.keyUsage();
+      const lines = Object.entries(usage).map(
+        ([id, n]) =>
+          `${id.padEnd(16)} ${String(n).padStart(5)} secrets${id === rt.keyRing.activeId ? '  (active)' : ''}`,
+      );
+      return print(lines.join('\n') || 'No secrets.', { active: rt.keyRing.activeId, usage });
+    }
+    case 'keys reencrypt': {
+      const r = await rt.secrets.reencryptAll();
+      return print(
+        `Re-encrypted ${r.reencrypted} secrets under ${rt.keyRing.activeId}; ${r.remaining} still under older keys.`,
+        { active: rt.keyRing.activeId, ...r },
+      );
+    }
+    case 'admin bootstrap-code': {
+      const code = await replaceBootstrapCode(db);
+      return print(`One-time bootstrap code (enter it at /bootstrap, signed in): ${code}`, { code });
+    }
+    case 'admin grant': {
+      const email = ref;
+      if (!email) throw new UsageError('an email is required');
+      if (!(await grantPlatformAdmin(db, email))) throw new CommandError('NOT_FOUND', `No user ${email}`);
+      return print(`${email} is a platform admin.`, { email });
+    }
     case 'worker': {
       const log = createLogger(rt.config.LOG_LEVEL);
       // A worker rides out a database restart: its loops retry on their next round.
@@ -229,8 +276,20 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
   }
 }
 
+const url = opts.url ?? process.env.CLAWS_URL;
 if (opts.help) {
   console.log(USAGE);
+} else if (url) {
+  try {
+    const token = process.env.CLAWS_TOKEN;
+    if (!token)
+      throw new RemoteUsageError('CLAWS_TOKEN is required with --url (an API token of the organization)');
+    await runRemote(remoteClient(url, token), positionals, { name: opts.name, org: opts.org }, print);
+  } catch (err) {
+    console.error(`error: ${remoteErrorMessage(err)}`);
+    if (err instanceof RemoteUsageError) console.error(`\n${REMOTE_USAGE}`);
+    process.exitCode = 1;
+  }
 } else {
   let runtime: Runtime | undefined;
   try {

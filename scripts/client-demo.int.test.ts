@@ -17,8 +17,9 @@ import {
 
 /**
  * The typed client against real processes: the custom Next server (worker on, no dev Mini) and a
- * Mini agent (scripts/mini-agent.ts, running dev gateways). The demo signs up (first user: platform
- * admin), registers the agent through fleet.register, creates an org and a claw, and waits on
+ * Mini agent (scripts/mini-agent.ts, running dev gateways). The demo signs up (a platform admin:
+ * its address is in CLAWS_ADMIN_EMAILS), registers the agent through fleet.register, creates an org
+ * and a claw, and waits on
  * claws.onChange until it is active. On PGlite, and on PostgreSQL (a fresh database) when
  * TEST_DATABASE_URL is set.
  */
@@ -36,6 +37,7 @@ for (const driver of testDrivers()) {
     });
 
     it('signs up, registers a Mini, creates an org and a claw, and sees it become active', async () => {
+      const demoEmail = `demo-${Date.now()}@example.com`;
       if (driver === 'pg') pg = await createTestDatabase('pg');
 
       const agentPort = await freePort();
@@ -57,6 +59,7 @@ for (const driver of testDrivers()) {
         DATABASE_URL: pg?.url ?? '',
         CLAWS_DEV_MINI: '0',
         CLAWS_WORKER: '1',
+        CLAWS_ADMIN_EMAILS: demoEmail,
         LOG_LEVEL: 'warn',
         // Its own Next output, beside a developer's `npm run dev` in this checkout.
         NEXT_DIST_DIR: testDistDir('client-demo'),
@@ -88,6 +91,7 @@ for (const driver of testDrivers()) {
 
       const [start, end] = await freePortRange(5);
       const demo = runTs('scripts/client-demo.ts', [base], {
+        DEMO_EMAIL: demoEmail,
         DEMO_TIMEOUT_MS: '90000',
         DEMO_AGENT_URL: `https://127.0.0.1:${agentPort}`,
         DEMO_AGENT_CERT_FINGERPRINT: fingerprint,

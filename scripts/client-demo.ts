@@ -9,8 +9,9 @@ import type { AppRouter } from '../server/trpc/routers/_app';
  *   tsx scripts/client-demo.ts [baseUrl]        (default http://127.0.0.1:3000)
  * Env: DEMO_EMAIL, DEMO_PASSWORD (defaults: a fresh address), DEMO_TIMEOUT_MS.
  * With DEMO_AGENT_URL and DEMO_AGENT_TOKEN it first registers that Mini agent as a Mini through
- * fleet.register (the demo user must be a platform admin: the first user of a fresh database is);
- * DEMO_AGENT_CERT_FINGERPRINT is the https agent's certificate fingerprint (what the agent prints),
+ * fleet.register (the demo user must be a platform admin: start the server with CLAWS_ADMIN_EMAILS
+ * set to DEMO_EMAIL); DEMO_AGENT_CERT_FINGERPRINT is the https agent's certificate fingerprint
+ * (what the agent prints),
  * DEMO_PORT_RANGE ("19000-19019") is the gateway port range it gets.
  */
 const base = process.argv[2] ?? process.env.CLAWS_URL ?? 'http://127.0.0.1:3000';
@@ -25,7 +26,8 @@ const fetchWithCookies: typeof fetch = async (input, init) => {
   if (cookie) headers.set('cookie', cookie);
   const res = await fetch(input, { ...init, headers });
   const set = res.headers.getSetCookie?.() ?? [];
-  for (const c of set) if (c.startsWith('claws_session=')) cookie = c.split(';')[0]!;
+  // `claws_session`, or `__Host-claws_session` from a production server.
+  for (const c of set) if (/^(__Host-)?claws_session=/.test(c)) cookie = c.split(';')[0]!;
   return res;
 };
 

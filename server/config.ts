@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { identityEnv } from './identity-config';
 
 /**
  * Every environment variable Claws reads, parsed once. Modules take the parsed `Config` (or the part
@@ -107,6 +108,9 @@ const EnvSchema = z.object({
   FEED_STALL_WARN_MS: z.coerce.number().int().positive().default(10_000),
   /** Bearer token for /metrics; without it only loopback clients that no proxy forwarded may read it. */
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16).optional()),
+
+  // Identity, limits and hardening: server/identity-config.ts.
+  ...identityEnv,
 });
 
 /** `https://claws.example.com/` → `https://claws.example.com`; null for anything but an http(s) origin. */

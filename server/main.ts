@@ -6,6 +6,9 @@ import { startLocalDevMini } from './dev/local-mini';
 import { FeedWatchdog } from './feed-watchdog';
 import { createClawsUpgradeHandler } from './gateway/upgrade';
 import { createOpsEndpoints } from './http-endpoints';
+import { announceBootstrap } from './auth/bootstrap-announce';
+import { hardenRequest } from './http/security-headers';
+import { publicUrlOf } from './identity-config';
 import { createLogger } from './log';
 import { metrics } from './metrics';
 import { keepRunningOnUnhandledRejections } from './process-guards';
@@ -56,6 +59,11 @@ if (runtime.database.kind === 'pg') {
     });
 }
 
+// Identity (issue 16): the first platform admin comes from CLAWS_ADMIN_EMAILS or a one-time code;
+// every response carries the security headers, every request the server's view of the client.
+await announceBootstrap(runtime, log).catch(fatal);
+const headerSettings = { ...cfg, https: publicUrlOf(cfg).startsWith('https:') };
+
 const server = http.createServer();
 // Dev uses webpack: with Turbopack (16.4.6) this custom server's pages hit "HMR hash mismatch" on
 // every connect and reloaded in a loop, which also cut the chat socket. Production builds are unaffected.
@@ -97,6 +105,7 @@ if (runtime.database.kind === 'pg') {
 let inFlight = 0;
 
 server.on('request', (req, res) => {
+  hardenRequest(req, res, headerSettings);
   if (ops(req, res)) return;
   if (isShuttingDown()) res.setHeader('connection', 'close');
   if (!(req.headers.accept ?? '').includes('text/event-stream')) {

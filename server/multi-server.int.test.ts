@@ -12,6 +12,7 @@ import {
 } from '../tests/fixtures/browser-chat';
 import { createTestDatabase, type TestDatabase } from '../tests/fixtures/db';
 import { startAgent, testKeySpec, type AgentProcess } from '../tests/fixtures/fleet';
+import { GENEROUS_LIMITS } from '../tests/fixtures/limits';
 import { freePort, freePortRange, isAlive, waitFor, tempDir } from '../tests/fixtures/processes';
 import { ensureProductionBuild } from '../tests/fixtures/production-build';
 import {
@@ -54,6 +55,7 @@ describe(
     let pinned: ApiClient[] = [];
     let anywhere: ApiClient;
     let orgSlug = '';
+    const adminEmail = `multi-${Date.now()}@example.com`;
 
     before(async () => {
       const build = await ensureProductionBuild('multi-server');
@@ -71,6 +73,8 @@ describe(
         BUCKET_DIR: path.join(work, 'buckets'),
         HEALTH_INTERVAL_MS: '600000',
         LOG_LEVEL: 'info',
+        CLAWS_ADMIN_EMAILS: adminEmail,
+        ...GENEROUS_LIMITS,
       };
       servers = await Promise.all(
         ports.map((port, i) =>
@@ -102,11 +106,11 @@ describe(
 
     it('signs up through one server and is signed in on the other', async () => {
       const user = await pinned[0]!.auth.signup.mutate({
-        email: `multi-${Date.now()}@example.com`,
+        email: adminEmail,
         password: 'password-123',
         name: 'Multi',
       });
-      assert.equal(user.is_platform_admin, true, 'the first user of a fresh deployment');
+      assert.equal(user.is_platform_admin, true, 'an address CLAWS_ADMIN_EMAILS names');
       assert.equal(lastServed('auth.signup')?.backend, 0);
       const me = await pinned[1]!.auth.me.query();
       assert.equal(me?.email, user.email);

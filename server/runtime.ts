@@ -2,6 +2,7 @@ import type { ClawsDatabase, ConnectionMonitor, SessionSettings } from '../db/cl
 import { openDatabase } from '../db/open';
 import { EventStore } from '../events/store';
 import { inlineProjections } from '../projections';
+import { configurePasswordHashing } from './auth/passwords';
 import { config as processConfig, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { loadOrCreateLocalKeyRing } from './secrets/local-keyring';
@@ -29,6 +30,7 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(cfg: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  configurePasswordHashing(cfg);
   const keyRing = cfg.CLAWS_SECRET_KEYS
     ? parseKeyRing(cfg.CLAWS_SECRET_KEYS)
     : loadOrCreateLocalKeyRing(cfg.dataDir);

@@ -60,7 +60,7 @@ export function AppShell({ children }: { children: ReactNode }) {
         <div className={styles.user}>
           {me.data ? (
             <>
-              <span>{me.data.name}</span>
+              <Link href="/account">{me.data.name}</Link>
               <Button onClick={() => logout.mutate()} disabled={logout.isPending}>
                 Log out
               </Button>

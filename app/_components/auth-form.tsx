@@ -8,19 +8,35 @@ import { errorMessage } from '@/app/_lib/errors';
 import { useTRPC } from '@/app/_trpc/client';
 import { Button, Card, ErrorText, Field } from './ui';
 
-export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
+/**
+ * Log in or sign up. `next` (a same-site path, checked by the page) is where to go afterwards, e.g.
+ * back to an invitation; `email` fills the address in (the invited one).
+ */
+export function AuthForm({
+  mode,
+  next,
+  email: presetEmail,
+}: {
+  mode: 'login' | 'signup';
+  next?: string | null;
+  email?: string | null;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const qc = useQueryClient();
   const [name, setName] = useState('');
-  const [email, setEmail] = useState('');
+  const [email, setEmail] = useState(presetEmail ?? '');
   const [password, setPassword] = useState('');
   const done = {
     onSuccess: async () => {
       await qc.invalidateQueries();
-      router.push('/');
+      router.push(next ?? '/');
     },
   };
+  const carry = new URLSearchParams({
+    ...(next ? { next } : {}),
+    ...(presetEmail ? { email: presetEmail } : {}),
+  }).toString();
   const signup = useMutation(trpc.auth.signup.mutationOptions(done));
   const login = useMutation(trpc.auth.login.mutationOptions(done));
   const m = mode === 'signup' ? signup : login;
@@ -33,7 +49,7 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
     <Card narrow>
       <h1>{mode === 'signup' ? 'Create your account' : 'Welcome back'}</h1>
       <p className="subtitle">
-        {mode === 'signup' ? 'The first account becomes the platform admin.' : 'Log in to your claws.'}
+        {mode === 'signup' ? 'Run claws for your organization.' : 'Log in to your claws.'}
       </p>
       <form onSubmit={submit} noValidate>
         {mode === 'signup' && (
@@ -74,9 +90,9 @@ export function AuthForm({ mode }: { mode: 'login' | 'signup' }) {
             {mode === 'signup' ? 'Sign up' : 'Log in'}
           </Button>
           {mode === 'signup' ? (
-            <Link href="/login">I have an account</Link>
+            <Link href={`/login${carry ? `?${carry}` : ''}`}>I have an account</Link>
           ) : (
-            <Link href="/signup">Create an account</Link>
+            <Link href={`/signup${carry ? `?${carry}` : ''}`}>Create an account</Link>
           )}
         </div>
       </form>

@@ -22,7 +22,7 @@ export interface ChatSnapshot {
 }
 
 const SESSION = 'main';
-const PERMANENT = new Set([4401, 4403, 4404, 4409, 4502]);
+const PERMANENT = new Set([4401, 4403, 4404, 4409, 4429, 4502]);
 
 /** Close codes (server/gateway/proxy/close-codes.ts) in words. */
 export function describeClose(code: number, reason: string): string {
@@ -30,7 +30,13 @@ export function describeClose(code: number, reason: string): string {
     case 4401:
       return 'You are signed out. Log in again to chat.';
     case 4403:
-      return 'You may not chat with this claw.';
+      return reason.includes('removed')
+        ? 'You were removed from this organization.'
+        : 'You may not chat with this claw.';
+    case 4429:
+      return 'Too many chats are open for your account; close one and reload.';
+    case 4400:
+      return 'The chat connection broke the protocol; reload the page.';
     case 4404:
       return 'This claw does not exist, or you are not a member of its organization.';
     case 4409:

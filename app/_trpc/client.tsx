@@ -1,7 +1,7 @@
 'use client';
 
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState, type ReactNode } from 'react';
 import superjson from 'superjson';
@@ -20,6 +20,8 @@ function getQueryClient() {
 // (app/_trpc/server.tsx), so this client never fetches while rendering there (it would carry no
 // session cookie if it did).
 const url = () => '/api/trpc';
+/** server/trpc/http.ts UNBATCHABLE (not imported: that module is server-only). */
+const ALONE = new Set(['auth.login', 'auth.signup', 'account.changePassword', 'platform.redeemBootstrap']);
 
 export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const queryClient = getQueryClient();
@@ -30,10 +32,15 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
           condition: (op) => op.type === 'subscription',
           true: httpSubscriptionLink({ url: url(), transformer: superjson }),
           // Mutations carry the header a cross-site page cannot send (see server/trpc/init.ts).
-          false: httpBatchLink({
-            url: url(),
-            transformer: superjson,
-            headers: () => ({ 'x-claws-csrf': '1' }),
+          // Calls that check a password or code travel alone (the server refuses them batched).
+          false: splitLink({
+            condition: (op) => ALONE.has(op.path),
+            true: httpLink({ url: url(), transformer: superjson, headers: () => ({ 'x-claws-csrf': '1' }) }),
+            false: httpBatchLink({
+              url: url(),
+              transformer: superjson,
+              headers: () => ({ 'x-claws-csrf': '1' }),
+            }),
           }),
         }),
       ],

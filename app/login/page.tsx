@@ -1,5 +1,12 @@
 import { AuthForm } from '@/app/_components/auth-form';
+import { safeNextPath } from '@/app/_lib/next-path';
 
-export default function LoginPage() {
-  return <AuthForm mode="login" />;
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const q = await searchParams;
+  const email = typeof q.email === 'string' ? q.email.slice(0, 254) : null;
+  return <AuthForm mode="login" next={safeNextPath(q.next)} email={email} />;
 }

@@ -76,8 +76,23 @@ export class MiniAgent {
             ok: false,
             conflict: `Claw ${req.clawId} already runs on port ${existing.record.port}, not ${req.port}`,
           };
-        if (!sameSecret(existing.record.gatewayToken, req.gatewayToken))
-          return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
+        if (!sameSecret(existing.record.gatewayToken, req.gatewayToken)) {
+          if (!req.replaceToken)
+            return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
+          // Token rotation: the same claw, port and state directory; a new gateway process.
+          await existing.stop();
+          const s = this.#supervisor({
+            ...existing.record,
+            gatewayToken: req.gatewayToken,
+            pid: undefined,
+            controlPlaneDevice: req.controlPlaneDevice ?? existing.record.controlPlaneDevice,
+          });
+          this.#claws.set(req.clawId, s);
+          this.persist();
+          s.start();
+          this.log.info('gateway token rotated; gateway restarted', { clawId: req.clawId });
+          return { ok: true, created: false };
+        }
         existing.setControlPlaneDevice(req.controlPlaneDevice ?? existing.record.controlPlaneDevice);
         if (hostname.name) existing.record.hostname = hostname.name;
         this.persist();

@@ -135,7 +135,8 @@ describe('mini agent config: claw users, token file, what gateways get', () => {
     assert.equal(parseAgentConfig([], env, mac).isolation, 'macos');
     assert.equal(parseAgentConfig([], env, user).isolation, 'none');
     assert.equal(parseAgentConfig(['--dev'], {}, root).isolation, 'none');
-    assert.equal(parseAgentConfig([], {}, root).isolation, 'none', 'loopback without a token is a dev agent');
+    // Without a token it is no dev agent unless it says so: it refuses to start.
+    assert.throws(() => parseAgentConfig([], {}, root), /MINI_AGENT_TOKEN is required \(or --dev/);
     assert.equal(parseAgentConfig(['--isolation', 'none'], env, root).isolation, 'none');
     assert.equal(parseAgentConfig([], { ...env, MINI_AGENT_ISOLATION: 'linux' }, root).isolation, 'linux');
   });

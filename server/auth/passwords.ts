@@ -1,8 +1,29 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { Semaphore } from '../limits/semaphore';
+
+const holder = globalThis as typeof globalThis & { __clawsHashPool?: Semaphore };
+/**
+ * Every scrypt of the process goes through one bounded queue (shared by both module graphs): a
+ * flood of logins waits its turn on a few threads instead of taking all of libuv's, and a full
+ * queue is refused at once (TooManyRequestsError).
+ */
+export function configurePasswordHashing(limits: {
+  PASSWORD_HASH_CONCURRENCY: number;
+  PASSWORD_HASH_QUEUE: number;
+}) {
+  const c = holder.__clawsHashPool;
+  if (c && c.concurrency === limits.PASSWORD_HASH_CONCURRENCY && c.maxQueue === limits.PASSWORD_HASH_QUEUE)
+    return;
+  holder.__clawsHashPool = new Semaphore(limits.PASSWORD_HASH_CONCURRENCY, limits.PASSWORD_HASH_QUEUE);
+}
+export const passwordHashPool = () => (holder.__clawsHashPool ??= new Semaphore(2, 64));
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) =>
-    scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  passwordHashPool().run(
+    () =>
+      new Promise<Buffer>((resolve, reject) =>
+        scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+      ),
   );
 
 /** OWASP's scrypt minimum (N=2^17 would be stronger, at ~4x the CPU per login on this 2-core box). */

@@ -5,8 +5,9 @@ import {
   hashSessionToken,
   newSessionToken,
   parseCookies,
+  DEFAULT_SESSION_POLICY,
+  HOST_SESSION_COOKIE,
   SESSION_COOKIE,
-  SESSION_TTL_MS,
   sessionCookie,
   sessionTokenFromCookieHeader,
 } from './session';
@@ -32,7 +33,7 @@ describe('session tokens', () => {
 });
 
 describe('session cookie', () => {
-  const expires = new Date(Date.now() + SESSION_TTL_MS);
+  const expires = new Date(Date.now() + DEFAULT_SESSION_POLICY.lifetimeMs);
 
   it('is httpOnly, SameSite=Lax, Path=/, with an expiry; Secure only in production', () => {
     const dev = sessionCookie('tok', expires, false);
@@ -41,14 +42,18 @@ describe('session cookie', () => {
     for (const a of ['Path=/', 'HttpOnly', 'SameSite=Lax', `Expires=${expires.toUTCString()}`])
       assert.ok(attrs.includes(a), a);
     const maxAge = Number(attrs.find((a) => a.startsWith('Max-Age='))!.slice(8));
-    assert.ok(Math.abs(maxAge - SESSION_TTL_MS / 1000) <= 2, String(maxAge));
+    assert.ok(Math.abs(maxAge - DEFAULT_SESSION_POLICY.lifetimeMs / 1000) <= 2, String(maxAge));
     assert.ok(!attrs.includes('Secure'));
-    assert.ok(sessionCookie('tok', expires, true).split('; ').includes('Secure'));
+    const prod = sessionCookie('tok', expires, true).split('; ');
+    assert.ok(prod.includes('Secure'));
+    // __Host-: the browser keeps it only with Secure, Path=/ and no Domain.
+    assert.equal(prod[0], `${HOST_SESSION_COOKIE}=tok`);
+    assert.ok(!prod.some((a) => a.startsWith('Domain')));
   });
 
   it('is cleared with an empty value and Max-Age=0, same attributes', () => {
     const c = clearedSessionCookie(true).split('; ');
-    assert.equal(c[0], `${SESSION_COOKIE}=`);
+    assert.equal(c[0], `${HOST_SESSION_COOKIE}=`);
     for (const a of ['Path=/', 'HttpOnly', 'SameSite=Lax', 'Max-Age=0', 'Secure'])
       assert.ok(c.includes(a), a);
   });
@@ -60,6 +65,9 @@ describe('session cookie', () => {
     assert.equal(sessionTokenFromCookieHeader('other=1'), undefined);
     assert.equal(sessionTokenFromCookieHeader(null), undefined);
     assert.equal(sessionTokenFromCookieHeader(''), undefined);
+    // In production only the __Host- cookie counts: a plain one may have been planted by a subdomain.
+    assert.equal(sessionTokenFromCookieHeader(`${SESSION_COOKIE}=planted`, true), undefined);
+    assert.equal(sessionTokenFromCookieHeader(`${HOST_SESSION_COOKIE}=real`, true), 'real');
   });
 
   it('parses hostile headers without throwing', () => {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import { z } from 'zod';
+import type { Database } from '../../db/types';
 import { DEPLOYMENT_TARGETS } from '../../db/types';
 import {
   decideDeletion,
@@ -56,6 +58,10 @@ export const clawSlugFor = (name: string) => slugify(ClawName.parse(name), 50);
 export async function requestClaw(
   ctx: CommandContext,
   input: z.input<typeof RequestClawInput>,
+  opts: {
+    /** Runs in the append's transaction before it (a quota checked under a lock: server/limits/quotas.ts). */
+    guard?: (trx: Transaction<Database>) => Promise<void>;
+  } = {},
 ): Promise<ClawState> {
   const parsed = RequestClawInput.safeParse(input);
   if (!parsed.success) throw badRequest('Invalid claw request', { issues: parsed.error.issues });
@@ -77,11 +83,14 @@ export async function requestClaw(
   );
   await ctx.secrets.put(gatewayTokenSecret(clawId), token);
   try {
-    const r = await ctx.store.append(clawsProjection, clawId, events, {
-      expected: 0,
-      known: null,
-      meta: metaOf(ctx),
-    });
+    const options = { expected: 0, known: null, meta: metaOf(ctx) } as const;
+    const guard = opts.guard;
+    const r = guard
+      ? await ctx.store.transaction(async (tx) => {
+          await guard(tx.db);
+          return tx.append(clawsProjection, clawId, events, options);
+        })
+      : await ctx.store.append(clawsProjection, clawId, events, options);
     return r.state;
   } catch (err) {
     await ctx.secrets.delete(gatewayTokenSecret(clawId));

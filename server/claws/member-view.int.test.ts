@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { clawsProjection } from '../../projections/claws';
 import { createTestDatabase, testDrivers, type TestDatabase } from '../../tests/fixtures/db';
 import { testRuntime } from '../../tests/fixtures/fleet';
-import { callerFor, newUser } from '../../tests/fixtures/trpc';
+import { callerFor, joinOrg, newUser } from '../../tests/fixtures/trpc';
 import type { SessionUser } from '../auth/session';
 import type { Runtime } from '../runtime';
 
@@ -27,11 +27,11 @@ for (const driver of testDrivers()) {
     before(async () => {
       database = await createTestDatabase(driver);
       rt = testRuntime(database);
-      operator = await newUser(rt, 'operator'); // the first user: platform admin
+      operator = await newUser(rt, 'operator', { platformAdmin: true });
       member = await newUser(rt, 'member');
       const m = await callerFor(rt, member);
       orgSlug = (await m.orgs.create({ name: 'Acme' })).slug;
-      await m.orgs.addMember({ orgSlug, email: operator.email, role: 'member' });
+      await joinOrg(rt, orgSlug, operator, 'member');
       const claw = await m.claws.create({ orgSlug, name: 'Unlucky' });
       clawSlug = claw.slug;
       // What the worker appends when the agent (then the gateway) cannot be reached.

@@ -56,6 +56,19 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
     });
   }
 
+  /** Restarts the claw's gateway with `gatewayToken` (rotation), keeping its state on the Mini. */
+  async replaceToken(claw: ClawState, mini: MiniState | null, gatewayToken: string): Promise<void> {
+    if (claw.miniPort === null) throw permanent('The claw holds no port');
+    const client = await this.#client(mini);
+    await client.startClaw({
+      clawId: claw.id,
+      port: claw.miniPort,
+      gatewayToken,
+      controlPlaneDevice: await this.device(),
+      replaceToken: true,
+    });
+  }
+
   async status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport> {
     const client = await this.#client(mini);
     const s = await client.clawStatus(claw.id);

@@ -90,6 +90,11 @@ export const StartClawRequest = z.object({
    * this claw's gateway. Absent (older control planes): the agent derives it from its own suffix.
    */
   hostname: Hostname.optional(),
+  /**
+   * Token rotation: a claw that runs with another token is restarted with this one (its state
+   * directory kept), instead of the request being refused as a conflict.
+   */
+  replaceToken: z.boolean().optional(),
 });
 export type StartClawRequest = z.infer<typeof StartClawRequest>;
 

@@ -192,6 +192,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
           gatewayToken: input.gatewayToken,
           ...(input.controlPlaneDevice ? { controlPlaneDevice: input.controlPlaneDevice } : {}),
           ...(input.hostname ? { hostname: input.hostname } : {}),
+          ...(input.replaceToken ? { replaceToken: true } : {}),
         } satisfies StartClawRequest,
       });
     },

@@ -6,7 +6,10 @@ import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
 import { liveClawBySlug } from '../../projections/claws';
 import { minisProjection } from '../../projections/minis';
-import { authenticateCookieHeader } from '../auth/session';
+import { accessWatchFor, type AccessEnded, type LiveAccess } from '../access/watch';
+import { authenticateCookieHeader, sessionPolicy } from '../auth/session';
+import { TooManyRequestsError } from '../limits/errors';
+import { leaseBookFor } from '../limits/leases';
 import { createLogger, type Logger } from '../log';
 import { requireMembership } from '../orgs/memberships';
 import type { Runtime } from '../runtime';
@@ -24,12 +27,29 @@ export const MAX_BROWSER_FRAME = 26_214_400;
 /** Everything the proxy needs to decide and connect; the runtime provides it, tests may replace parts. */
 export interface ProxyDeps {
   allowedOrigins: string[];
-  authenticate(cookie: string | undefined): Promise<{ userId: string } | null>;
+  /** Session cookies only: chat is the dashboard's, and a browser cannot put a token on a WebSocket. */
+  authenticate(cookie: string | undefined): Promise<{ userId: string; sessionId?: string } | null>;
   resolveClaw(userId: string, orgSlug: string, clawSlug: string): Promise<ClawState | null>;
   connectUpstream(claw: ClawState): Promise<{ token: string; connection: Promise<Connected> }>;
+  /**
+   * A chat lease for the user (QUOTA_CHAT_SOCKETS_PER_USER across instances): its release, or
+   * TooManyRequestsError. Absent: no cap.
+   */
+  acquireChatLease?(userId: string): Promise<() => Promise<void>>;
+  /** Registers a live socket with the access watch (logout, revocation, removal close it). */
+  watch?(access: LiveAccess): () => void;
+  /** Chatting is activity: restarts the session's idle timer (at most once a minute per socket). */
+  touchSession?(sessionId: string): Promise<void>;
   log: Logger;
   limits?: ProxyLimits;
 }
+
+/** How the end of access reads to the browser (app/_lib/claw-chat.ts puts these in words). */
+const ENDED: Record<AccessEnded, { code: number; reason: string }> = {
+  session: { code: CLOSE.UNAUTHENTICATED, reason: 'session ended' },
+  membership: { code: CLOSE.FORBIDDEN, reason: 'removed from the organization' },
+  token: { code: CLOSE.UNAUTHENTICATED, reason: 'token revoked' },
+};
 
 export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
   const db = runtime.database.db;
@@ -43,9 +63,24 @@ export function runtimeProxyDeps(runtime: Runtime): ProxyDeps {
   return {
     allowedOrigins: cfg.allowedOrigins.length ? cfg.allowedOrigins : own,
     async authenticate(cookie) {
-      const auth = await authenticateCookieHeader(db, cookie);
-      return auth ? { userId: auth.user.id } : null;
+      const auth = await authenticateCookieHeader(db, cookie, sessionPolicy(cfg));
+      return auth ? { userId: auth.user.id, sessionId: auth.session.id } : null;
     },
+    async acquireChatLease(userId) {
+      const book = leaseBookFor(db);
+      const id = await book.acquire(`user:${userId}`, 'chat', cfg.QUOTA_CHAT_SOCKETS_PER_USER);
+      return () => book.release(id);
+    },
+    watch: (access) => accessWatchFor(runtime.database, sessionPolicy(cfg)).register(access),
+    async touchSession(sessionId) {
+      await db
+        .updateTable('sessions')
+        .set({ last_seen_at: new Date() })
+        .where('id', '=', sessionId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+    limits: { ...DEFAULT_LIMITS, firstFrameMs: cfg.CHAT_FIRST_FRAME_TIMEOUT_MS },
     async resolveClaw(userId, orgSlug, clawSlug) {
       const m = await requireMembership(db, userId, orgSlug);
       if (!m) return null;
@@ -123,17 +158,49 @@ export function createClawsUpgradeHandler(source: Runtime | ProxyDeps) {
     const claw = await deps.resolveClaw(auth.userId, orgSlug, clawSlug);
     if (!claw) return closeWith(CLOSE.NOT_FOUND, 'claw not found');
     if (claw.status !== 'active') return closeWith(CLOSE.NOT_ACTIVE, `claw is ${claw.status}`);
-    const { token, connection } = await deps.connectUpstream(claw);
-    connection.catch(() => {}); // reported to the browser by the session
-    accept(req, socket, head, (ws) =>
-      runProxySession({
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await deps.acquireChatLease?.(auth.userId);
+    } catch (err) {
+      if (err instanceof TooManyRequestsError) return closeWith(CLOSE.TOO_MANY, err.message.slice(0, 120));
+      throw err;
+    }
+    let accepted = false;
+    // A socket that goes away before the upgrade completes never reaches the session's onClose.
+    socket.once('close', () => {
+      if (!accepted) void release?.();
+    });
+    accept(req, socket, head, (ws) => {
+      accepted = true;
+      let touchedAt = Date.now();
+      // Logout, a revoked session or removal from the organization ends this socket at once.
+      const unwatch = deps.watch?.({
+        userId: auth.userId,
+        sessionId: auth.sessionId,
+        orgId: claw.orgId,
+        end: (why) => session.close(ENDED[why].code, ENDED[why].reason),
+      });
+      const session = runProxySession({
         browser: ws,
-        upstream: connection,
-        gatewayToken: token,
+        // Dialled only when the browser's connect request arrives (runProxySession).
+        dial: async () => {
+          const up = await deps.connectUpstream(claw);
+          up.connection.catch(() => {}); // reported to the browser by the session
+          return up;
+        },
         log: deps.log.child({ clawId: claw.id }),
         limits: deps.limits ?? DEFAULT_LIMITS,
-      }),
-    );
+        onClose: () => {
+          unwatch?.();
+          void release?.();
+        },
+        onActivity: () => {
+          if (!auth.sessionId || !deps.touchSession || Date.now() - touchedAt < 60_000) return;
+          touchedAt = Date.now();
+          void deps.touchSession(auth.sessionId).catch(() => {});
+        },
+      });
+    });
   }
 
   return {

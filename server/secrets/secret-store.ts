@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/types';
-import { decryptSecret, encryptSecret, fingerprint, type parseKeyRing } from './keyring';
+import { decryptSecret, encryptSecret, fingerprint, needsRotation, type parseKeyRing } from './keyring';
 
 export type KeyRing = ReturnType<typeof parseKeyRing>;
 
@@ -55,6 +55,55 @@ export class SecretStore {
 
   async delete(name: string): Promise<void> {
     await this.db.deleteFrom('secrets').where('name', '=', name).execute();
+  }
+
+  /** How many secrets each key id encrypts (`claws keys status`). */
+  async keyUsage(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('secrets').select('ciphertext').execute();
+    const usage: Record<string, number> = {};
+    for (const r of rows) {
+      const id = r.ciphertext.split('.')[1] ?? '?';
+      usage[id] = (usage[id] ?? 0) + 1;
+    }
+    return usage;
+  }
+
+  /**
+   * Key rotation's second half: every secret not yet under the active key is decrypted with the
+   * key it names and encrypted again under the active one. Each row is replaced only if it is
+   * still the ciphertext that was read (a concurrent `put` wins), so it is safe while servers run;
+   * run it again until `remaining` is 0, then the old key can leave the ring.
+   */
+  async reencryptAll(batchSize = 200): Promise<{ reencrypted: number; remaining: number }> {
+    let reencrypted = 0;
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('secrets')
+        .select(['name', 'ciphertext'])
+        .where('name', '>', after)
+        .orderBy('name')
+        .limit(batchSize)
+        .execute();
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.name;
+      for (const row of rows) {
+        if (!needsRotation(this.ring, row.ciphertext)) continue;
+        const plaintext = decryptSecret(this.ring, row.ciphertext, row.name);
+        const r = await this.db
+          .updateTable('secrets')
+          .set({ ciphertext: encryptSecret(this.ring, plaintext, row.name), updated_at: new Date() })
+          .where('name', '=', row.name)
+          .where('ciphertext', '=', row.ciphertext)
+          .executeTakeFirst();
+        reencrypted += Number(r.numUpdatedRows);
+      }
+    }
+    const usage = await this.keyUsage();
+    const remaining = Object.entries(usage)
+      .filter(([id]) => id !== this.ring.activeId)
+      .reduce((n, [, c]) => n + c, 0);
+    return { reencrypted, remaining };
   }
 }
 

@@ -1,17 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { isConnectionError } from '../../db/errors';
-import { authenticateCookieHeader, type SessionInfo, type SessionUser } from '../auth/session';
+import { authenticateBearer, type ApiTokenPrincipal } from '../auth/api-tokens';
+import { authenticateCookieHeader, sessionPolicy, type SessionInfo, type SessionUser } from '../auth/session';
+import { CLIENT_ADDRESS_HEADER } from '../limits/client-address';
 import { getRuntime, type Runtime } from '../runtime';
 
 /**
  * What every procedure sees. The inner context is what tests and server-side callers build
- * directly; the outer one reads the request (the session cookie) and carries the response headers
- * the auth procedures set the cookie on (fetchRequestHandler's `resHeaders`).
+ * directly; the outer one reads the request (the session cookie, or an API token) and carries the
+ * response headers the auth procedures set the cookie on (fetchRequestHandler's `resHeaders`).
  */
 export interface ContextInner {
   runtime: Runtime;
+  /** The signed-in user (a session cookie); null for anonymous callers and API tokens. */
   user: SessionUser | null;
   session: SessionInfo | null;
+  /** An organization's API token (`Authorization: Bearer claws_…`); it is never also a user. */
+  apiToken: ApiTokenPrincipal | null;
+  /**
+   * The client's address as server/main.ts saw it (the socket's, or a trusted proxy's header),
+   * stamped on the request over anything the client sent; 'unknown' for in-process callers.
+   */
+  clientAddress: string;
   /** Short id in every log line about this request and in every INTERNAL_SERVER_ERROR message. */
   requestId: string;
   headers: Headers;
@@ -32,17 +42,22 @@ export async function createContextInner(opts: {
   runtime: Runtime;
   user?: SessionUser | null;
   session?: SessionInfo | null;
+  apiToken?: ApiTokenPrincipal | null;
+  clientAddress?: string;
   headers?: Headers;
   resHeaders?: Headers;
   requestId?: string;
   databaseUnavailable?: boolean;
 }): Promise<ContextInner> {
+  const headers = opts.headers ?? new Headers();
   return {
     runtime: opts.runtime,
     user: opts.user ?? null,
     session: opts.session ?? null,
+    apiToken: opts.apiToken ?? null,
+    clientAddress: opts.clientAddress ?? headers.get(CLIENT_ADDRESS_HEADER) ?? 'unknown',
     requestId: opts.requestId ?? newRequestId(),
-    headers: opts.headers ?? new Headers(),
+    headers,
     resHeaders: opts.resHeaders,
     databaseUnavailable: opts.databaseUnavailable,
   };
@@ -56,10 +71,15 @@ export async function createTRPCContext(opts: {
   runtime?: Runtime;
 }): Promise<ContextInner> {
   const runtime = opts.runtime ?? (await getRuntime());
+  const db = runtime.database.db;
+  const authorization = opts.headers.get('authorization');
+  let apiToken: ApiTokenPrincipal | null = null;
   let auth: Awaited<ReturnType<typeof authenticateCookieHeader>> = null;
   let databaseUnavailable = false;
   try {
-    auth = await authenticateCookieHeader(runtime.database.db, opts.headers.get('cookie'));
+    // A request that names a token is judged by that token alone, never by a cookie beside it.
+    if (authorization) apiToken = await authenticateBearer(db, authorization);
+    else auth = await authenticateCookieHeader(db, opts.headers.get('cookie'), sessionPolicy(runtime.config));
   } catch (err) {
     if (!isConnectionError(err)) throw err;
     databaseUnavailable = true;
@@ -68,6 +88,7 @@ export async function createTRPCContext(opts: {
     runtime,
     user: auth?.user ?? null,
     session: auth?.session ?? null,
+    apiToken,
     headers: opts.headers,
     resHeaders: opts.resHeaders,
     requestId: opts.requestId,

@@ -12,6 +12,34 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Calls in one batched request; the dashboard's largest page batches a handful. */
 export const MAX_BATCH_SIZE = 50;
 
+/**
+ * Procedures that check a password or a one-time code travel alone: batched, one request could
+ * carry dozens of guesses past a throttle that counts requests, and hash them all at once.
+ */
+export const UNBATCHABLE = new Set([
+  'auth.login',
+  'auth.signup',
+  'account.changePassword',
+  'platform.redeemBootstrap',
+]);
+
+/** The procedure paths a request names (`/api/trpc/a.b,c.d?batch=1`). */
+function pathsOf(req: Request, endpoint: string): string[] {
+  const { pathname } = new URL(req.url);
+  const rest = pathname.startsWith(`${endpoint}/`) ? pathname.slice(endpoint.length + 1) : '';
+  try {
+    return decodeURIComponent(rest).split(',');
+  } catch {
+    return [];
+  }
+}
+
+const error = (status: number, code: string, message: string) =>
+  new Response(JSON.stringify({ error: { message, code } }), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+
 const tooLarge = () =>
   new Response(JSON.stringify({ error: { message: 'Request body too large', code: 'PAYLOAD_TOO_LARGE' } }), {
     status: 413,
@@ -54,10 +82,15 @@ export async function handleTrpcRequest(
   opts: { runtime?: Runtime; log?: Logger; endpoint?: string } = {},
 ): Promise<Response> {
   const log = opts.log ?? createLogger(config().LOG_LEVEL, { component: 'trpc' });
+  const endpoint = opts.endpoint ?? '/api/trpc';
+  const paths = pathsOf(req, endpoint);
+  const alone = paths.find((p) => UNBATCHABLE.has(p));
+  if (alone && paths.length > 1)
+    return error(400, 'BAD_REQUEST', `${alone} cannot be batched with other calls`);
   const bounded = await boundedRequest(req);
   if (!bounded) return tooLarge();
   return fetchRequestHandler({
-    endpoint: opts.endpoint ?? '/api/trpc',
+    endpoint,
     req: bounded,
     router: appRouter,
     maxBatchSize: MAX_BATCH_SIZE,

@@ -6,6 +6,7 @@ import type { Role } from '../../db/types';
 import { InvalidEventError } from '../../events/stream';
 import { ConcurrencyError, ProjectionConflictError } from '../../events/errors';
 import { CommandError } from '../../events/errors';
+import { ForbiddenError, QuotaExceededError, TooManyRequestsError } from '../limits/errors';
 import { requireMembership } from '../orgs/memberships';
 import { OrgSlug } from '../orgs/organizations';
 import type { Context } from './context';
@@ -59,6 +60,12 @@ const errors = t.middleware(async ({ ctx, next }) => {
   const cause = err.cause;
   // A restart or a dropped connection: 503, which clients (and the SSE link) retry.
   if (isConnectionError(cause)) throw databaseUnavailable();
+  if (cause instanceof TooManyRequestsError) {
+    if (cause.retryAfterS !== undefined) ctx.resHeaders?.set('retry-after', String(cause.retryAfterS));
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: cause.message });
+  }
+  if (cause instanceof QuotaExceededError || cause instanceof ForbiddenError)
+    throw new TRPCError({ code: 'FORBIDDEN', message: cause.message });
   if (cause instanceof CommandError)
     throw new TRPCError({
       code: CODES[cause.code],
@@ -120,27 +127,81 @@ const sameOrigin = t.middleware(async ({ ctx, next, type }) => {
 
 export const publicProcedure = t.procedure.use(errors).use(sameOrigin);
 
+/** Who acted, as events record it, and whose live connections a lease counts. */
+export type Actor = `user:${string}` | `system:api-token:${string}`;
+const principalOf = (ctx: Context) =>
+  ctx.user ? `user:${ctx.user.id}` : ctx.apiToken ? `token:${ctx.apiToken.id}` : null;
+
+/** Signed-in users only: an API token reaches its organization's claws and nothing else. */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.apiToken && !ctx.user)
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: 'API tokens reach only their organization’s claws; this needs a signed-in user',
+    });
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
-  return next({ ctx: { ...ctx, user: ctx.user } });
+  const actor: Actor = `user:${ctx.user.id}`;
+  return next({ ctx: { ...ctx, user: ctx.user, actor, principal: principalOf(ctx)! } });
 });
 
-/** Procedures about one organization: non-members get NOT_FOUND, never a hint the org exists. */
-export const orgProcedure = authedProcedure
+const orgNotFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'Organization not found' });
+
+/**
+ * Procedures about one organization, for its members and its API tokens: non-members (and tokens
+ * of other organizations) get NOT_FOUND, never a hint the org exists. `role` is the member's role
+ * or the token's.
+ */
+export const orgProcedure = publicProcedure
   .input(z.object({ orgSlug: OrgSlug }))
   .use(async ({ ctx, input, next }) => {
-    const m = await requireMembership(ctx.runtime.database.db, ctx.user.id, input.orgSlug);
-    if (!m) throw new TRPCError({ code: 'NOT_FOUND', message: 'Organization not found' });
-    return next({ ctx: { ...ctx, org: m.org, role: m.role } });
+    const db = ctx.runtime.database.db;
+    if (ctx.apiToken && !ctx.user) {
+      const org = await db
+        .selectFrom('organizations')
+        .selectAll()
+        .where('id', '=', ctx.apiToken.orgId)
+        .executeTakeFirst();
+      if (!org || org.slug !== input.orgSlug) throw orgNotFound();
+      const actor: Actor = `system:api-token:${ctx.apiToken.id}`;
+      return next({
+        ctx: {
+          ...ctx,
+          org,
+          role: ctx.apiToken.role as Role,
+          actor,
+          principal: principalOf(ctx)!,
+          userId: null,
+        },
+      });
+    }
+    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+    const m = await requireMembership(db, ctx.user.id, input.orgSlug);
+    if (!m) throw orgNotFound();
+    const actor: Actor = `user:${ctx.user.id}`;
+    return next({
+      ctx: { ...ctx, org: m.org, role: m.role, actor, principal: principalOf(ctx)!, userId: ctx.user.id },
+    });
   });
 
 const ADMIN_ROLES: Role[] = ['owner', 'admin'];
+const adminsOnly = () =>
+  new TRPCError({ code: 'FORBIDDEN', message: 'Only owners and admins of the organization may do this' });
 export const orgAdminProcedure = orgProcedure.use(({ ctx, next }) => {
-  if (!ADMIN_ROLES.includes(ctx.role))
+  if (!ADMIN_ROLES.includes(ctx.role)) throw adminsOnly();
+  return next();
+});
+
+/** An organization's people and tokens: signed-in members only (no token manages tokens or people). */
+export const orgMemberProcedure = orgProcedure.use(({ ctx, next }) => {
+  if (!ctx.user)
     throw new TRPCError({
       code: 'FORBIDDEN',
-      message: 'Only owners and admins of the organization may do this',
+      message: 'API tokens reach only their organization’s claws; this needs a signed-in user',
     });
+  return next({ ctx: { ...ctx, user: ctx.user, userId: ctx.user.id } });
+});
+export const orgManagerProcedure = orgMemberProcedure.use(({ ctx, next }) => {
+  if (!ADMIN_ROLES.includes(ctx.role)) throw adminsOnly();
   return next();
 });
 

@@ -30,7 +30,7 @@ for (const driver of testDrivers()) {
     before(async () => {
       database = await createTestDatabase(driver);
       rt = testRuntime(database);
-      owner = await newUser(rt, 'owner');
+      owner = await newUser(rt, 'owner', { platformAdmin: true });
       await (await callerFor(rt, owner)).orgs.create({ name: 'Live', slug: 'live' });
       await (await callerFor(rt, owner)).orgs.create({ name: 'Other', slug: 'other' });
     });
@@ -127,7 +127,7 @@ for (const driver of testDrivers()) {
     it('fleet.onChange sends the fleet when a Mini changes', async () => {
       const got: { id: string; data: { hostname: string; cordoned: boolean }[] }[] = [];
       const ac = new AbortController();
-      const admin = owner; // the first user is platform admin
+      const admin = owner; // a platform admin (newUser above)
       const done = collect(await (await callerFor(rt, admin, { signal: ac.signal })).fleet.onChange(), got);
       await new Promise((r) => setTimeout(r, 100));
       const api = await callerFor(rt, admin);

@@ -4,8 +4,7 @@ const shot = (page: Page, name: string) =>
   page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
 const unique = () => Math.random().toString(36).slice(2, 8);
 
-async function signUp(page: Page, name: string) {
-  const email = `${name.toLowerCase()}-${unique()}@example.com`;
+async function signUp(page: Page, name: string, email = `${name.toLowerCase()}-${unique()}@example.com`) {
   await page.goto('/signup');
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Email').fill(email);
@@ -29,7 +28,7 @@ let clawPath = '';
 let adaSession: Awaited<ReturnType<import('@playwright/test').BrowserContext['storageState']>>;
 
 test('sign up, create an org, + New Claw, watch it become active, chat, audit, delete', async ({ page }) => {
-  await signUp(page, 'Ada');
+  await signUp(page, 'Ada', 'ada@e2e.test');
   await shot(page, '01-signed-up');
   orgSlug = await createOrg(page, `Ada Labs ${unique()}`);
   await expect(page.getByText('No claws yet')).toBeVisible();
@@ -85,7 +84,7 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   ]);
   await shot(page, '07-timeline');
 
-  // The fleet page shows the allocation (the first user is the platform admin).
+  // The fleet page shows the allocation (Ada is a platform admin: CLAWS_ADMIN_EMAILS).
   await page.goto('/fleet');
   const mini = page.locator('[data-mini="dev-mini.local"]');
   await expect(mini.getByTestId('allocation')).toContainText('1 of');
@@ -152,6 +151,61 @@ test('another organization cannot open the claw page or its chat', async ({ brow
   );
   expect(close.code).toBe(4404);
   await context.close();
+});
+
+test('a team lead invites a colleague, changes the role and removes them; the colleague’s open chat closes', async ({
+  browser,
+}) => {
+  const lead = await browser.newContext({ storageState: adaSession });
+  const leadPage = await lead.newPage();
+  await leadPage.goto(`/orgs/${orgSlug}`);
+  const bobEmail = `bob-${unique()}@example.com`;
+  await leadPage.getByLabel('Invite by email').fill(bobEmail);
+  await leadPage.getByRole('button', { name: 'Send invitation' }).click();
+  const link = (await leadPage.getByTestId('invite-link').textContent())!;
+  expect(link).toMatch(/\/invite\/[A-Za-z0-9_-]{43}$/);
+  await expect(leadPage.locator(`[data-invitation="${bobEmail}"]`)).toBeVisible();
+  await shot(leadPage, '11-invited');
+
+  // Bob opens the link, signs up with the invited address (filled in), and accepts.
+  const colleague = await browser.newContext();
+  const bob = await colleague.newPage();
+  await bob.goto(new URL(link).pathname);
+  await expect(bob.getByRole('heading', { name: /^Join / })).toBeVisible();
+  await bob.getByTestId('invitation').getByRole('link', { name: 'Sign up' }).click();
+  await expect(bob.getByLabel('Email')).toHaveValue(bobEmail);
+  await bob.getByLabel('Name').fill('Bob');
+  await bob.getByLabel('Password').fill('correct-horse-battery');
+  await bob.getByRole('button', { name: 'Sign up' }).click();
+  await expect(bob).toHaveURL(new RegExp(new URL(link).pathname));
+  await bob.getByRole('button', { name: 'Accept' }).click();
+  await expect(bob).toHaveURL(new RegExp(`/orgs/${orgSlug}$`));
+  await bob.goto(clawPath);
+  await expect(bob.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
+  await shot(bob, '12-colleague-chats');
+
+  // The lead makes Bob an admin, then removes him.
+  await leadPage.reload();
+  const row = leadPage.locator(`[data-member="${bobEmail}"]`);
+  await row.getByLabel(/Role of Bob/).selectOption('admin');
+  await expect(row.getByLabel(/Role of Bob/)).toHaveValue('admin');
+  await leadPage.reload();
+  await expect(leadPage.locator(`[data-member="${bobEmail}"]`).getByLabel(/Role of Bob/)).toHaveValue(
+    'admin',
+  );
+  leadPage.once('dialog', (d) => void d.accept());
+  await leadPage.locator(`[data-member="${bobEmail}"]`).getByRole('button', { name: 'Remove' }).click();
+  await expect(leadPage.locator(`[data-member="${bobEmail}"]`)).toHaveCount(0);
+  await shot(leadPage, '13-removed');
+
+  // Bob's open chat closes at once, and says why.
+  await expect(bob.getByTestId('chat-state')).toHaveText('Disconnected', { timeout: 15_000 });
+  await expect(bob.getByTestId('chat-error')).toHaveText('You were removed from this organization.');
+  await shot(bob, '14-colleague-chat-closed');
+  await bob.goto(`/orgs/${orgSlug}`);
+  await expect(bob.getByRole('heading', { name: 'Organization not found' })).toBeVisible();
+  await colleague.close();
+  await lead.close();
 });
 
 test('delete the claw: after confirmation it is gone', async ({ browser }) => {

@@ -23,7 +23,7 @@ import { gatewayTokenSecret } from '../../server/secrets/secret-store';
 import { commandContext, devGatewayCommand, testKeySpec, testRuntime } from '../fixtures/fleet';
 import { realGatewayInstalled } from '../fixtures/gateways';
 import { netnsUnavailable, TestNetwork, type Spawned } from '../fixtures/netns/network';
-import { repoRoot, waitFor } from '../fixtures/processes';
+import { waitFor } from '../fixtures/processes';
 import { createTestCa, type TestCa } from '../fixtures/test-ca';
 
 /**
@@ -216,10 +216,12 @@ describe(
       const agentToken = `agent-${randomBytes(16).toString('hex')}`;
       const realCmd = [
         path.join(process.env.OPENCLAW_BIN_DIR ?? '', 'node'),
-        '--import',
-        import.meta.resolve('tsx'),
-        path.join(repoRoot, 'tests/fixtures/netns/openclaw-with-model.ts'),
+        path.join(process.env.OPENCLAW_PKG_DIR ?? '', 'node_modules/openclaw/openclaw.mjs'),
       ].join(' ');
+      // The model goes where an operator puts it: the agent's base config (`--gateway-config`),
+      // under what the agent enforces. It is the model stand-in on the Mini's loopback.
+      const modelBase = path.join(work, 'openclaw.base.json');
+      fs.writeFileSync(modelBase, JSON.stringify(modelStandInConfig(`http://127.0.0.1:${MODEL_PORT}/v1`)));
       for (const mini of ['mini1', 'mini2'] as const) {
         const real = REAL && mini === 'mini1';
         const config = path.join(work, `${mini}-cloudflared.yml`);
@@ -273,6 +275,7 @@ describe(
             '--tunnel-suffix',
             SUFFIX[mini],
             '--stop-gateways-on-exit',
+            ...(real ? ['--gateway-config', modelBase] : []),
           ],
           {
             MINI_AGENT_TOKEN: agentToken,
@@ -284,7 +287,6 @@ describe(
             MINI_AGENT_PAIRING_WINDOW_MS: '120000',
             MINI_AGENT_READY_TIMEOUT_MS: '240000',
             CLAWS_DEV_GATEWAY_STARTUP_MS: '200',
-            CLAWS_TEST_MODEL_URL: `http://127.0.0.1:${MODEL_PORT}/v1`,
           },
           /mini-agent: listening on/,
         );
@@ -346,11 +348,18 @@ describe(
       cookie = `${SESSION_COOKIE}=${(await createSession(rt.database.db, user.id)).token}`;
       deviceId = (await loadControlPlaneIdentity(rt.secrets)).deviceId;
 
+      const fingerprintOf = (mini: 'mini1' | 'mini2') => {
+        const printed = /certificate fingerprint (sha256:[0-9a-f]{64})/.exec(agents[mini]!.output());
+        assert.ok(printed, `the ${mini} agent printed its certificate fingerprint`);
+        return printed[1]!;
+      };
       const ctx = commandContext(rt, 'system:netns-test');
       const register = (mini: 'mini1' | 'mini2', capacity: number) =>
         registerMini(ctx, {
           hostname: `${mini}.test`,
-          agentUrl: `http://${mini === 'mini1' ? addr.mini1Agent : addr.mini2Agent}:${AGENT_PORT}`,
+          agentUrl: `https://${mini === 'mini1' ? addr.mini1Agent : addr.mini2Agent}:${AGENT_PORT}`,
+          // The agent serves HTTPS with its own certificate; the control plane pins what it printed.
+          agentCertFingerprint: fingerprintOf(mini),
           agentToken,
           tunnelSuffix: SUFFIX[mini],
           portRangeStart: 20000,
@@ -494,3 +503,31 @@ describe(
     });
   },
 );
+
+/** The openclaw.json part that makes the stand-in (mini-sidecars.ts) every gateway's model. */
+function modelStandInConfig(baseUrl: string): Record<string, unknown> {
+  return {
+    models: {
+      mode: 'replace',
+      providers: {
+        mock: {
+          baseUrl,
+          apiKey: 'mock-key',
+          api: 'openai-completions',
+          models: [
+            {
+              id: 'mock-echo',
+              name: 'Mock Echo',
+              reasoning: false,
+              input: ['text'],
+              cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+              contextWindow: 32000,
+              maxTokens: 1024,
+            },
+          ],
+        },
+      },
+    },
+    agents: { defaults: { model: { primary: 'mock/mock-echo' } } },
+  };
+}

@@ -1,15 +1,20 @@
 import { Suspense } from 'react';
-import { HydrateClient, prefetchOrNotFound, trpc } from '@/app/_trpc/server';
+import { HydrateClient, prefetch, prefetchOrNotFound, trpc } from '@/app/_trpc/server';
 import { OrgClaws } from './org-claws';
+import { OrgMembers } from './org-members';
 
-/** An organization's claws: the list is in the first HTML, then follows every change live. */
+/** An organization's claws (in the first HTML, then live) and its members. */
 export default async function OrgPage({ params }: { params: Promise<{ orgSlug: string }> }) {
   const { orgSlug } = await params;
   await prefetchOrNotFound(trpc.claws.list.queryOptions({ orgSlug }));
+  prefetch(trpc.orgs.members.queryOptions({ orgSlug }));
   return (
     <HydrateClient>
       <Suspense fallback={<p className="muted">Loading claws…</p>}>
         <OrgClaws orgSlug={orgSlug} />
+      </Suspense>
+      <Suspense fallback={<p className="muted">Loading members…</p>}>
+        <OrgMembers orgSlug={orgSlug} />
       </Suspense>
     </HydrateClient>
   );

@@ -9,10 +9,13 @@ import { clawsOfOrg, clawsProjection, liveClawBySlug, liveClaws } from '../../..
 import { miniHostnames } from '../../../projections/minis';
 import { ClawName, clawSlugFor, deleteClaw, requestClaw, retryClaw } from '../../claws/commands';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
+import { assertClawQuota, lockOrganization } from '../../limits/quotas';
+import { enforceThrottles } from '../../limits/throttle';
+import { Cursor } from '../../validation';
 import { appendSignals, readThroughOutages } from '../live';
-import { RateLimiter } from '../rate-limit';
+import { openLiveAccess } from '../live-access';
 import type { Context } from '../context';
-import { authedProcedure, orgAdminProcedure, orgProcedure, router } from '../init';
+import { authedProcedure, orgAdminProcedure, orgProcedure, router, type Actor } from '../init';
 
 const ClawSlug = z
   .string()
@@ -20,16 +23,10 @@ const ClawSlug = z
   .min(1)
   .max(63)
   .regex(/^[a-z0-9-]+$/, 'lowercase letters, digits and hyphens only');
-const Cursor = z
-  .string()
-  .max(64)
-  .regex(/^\d{1,20}:\d{1,18}$/)
-  .nullish();
-const createLimiter = new RateLimiter(10, 10);
 
 /** Platform admins operate the fleet and see failures as they were; everyone else reads words. */
-const audienceOf = (ctx: { user: { is_platform_admin: boolean } }): Audience =>
-  ctx.user.is_platform_admin ? 'operator' : 'member';
+const audienceOf = (ctx: { user: { is_platform_admin: boolean } | null }): Audience =>
+  ctx.user?.is_platform_admin ? 'operator' : 'member';
 
 async function viewsOf(db: Kysely<Database>, claws: ClawState[], audience: Audience) {
   const miniIds = [...new Set(claws.map((c) => c.miniId).filter((id): id is string => id !== null))];
@@ -43,24 +40,39 @@ async function findClaw(ctx: Context & { org: { id: string } }, slug: string): P
   return claw;
 }
 
-const commandCtx = (ctx: Context & { user: { id: string } }) => ({
+const commandCtx = (ctx: Context & { actor: Actor }) => ({
   store: ctx.runtime.store,
   secrets: ctx.runtime.secrets,
-  actor: `user:${ctx.user.id}` as const,
+  actor: ctx.actor,
 });
 
 export const clawsRouter = router({
   create: orgProcedure.input(z.object({ name: ClawName })).mutation(async ({ ctx, input }) => {
-    if (!createLimiter.take(ctx.org.id))
-      throw new TRPCError({
-        code: 'TOO_MANY_REQUESTS',
-        message: 'Too many new claws at once; wait a minute',
-      });
-    const claw = await requestClaw(commandCtx(ctx), {
-      orgId: ctx.org.id,
-      name: input.name,
-      target: ctx.runtime.config.DEPLOYMENT_TARGET,
-    });
+    const cfg = ctx.runtime.config;
+    // In the database, so the rate holds across server instances; per caller and per organization.
+    await enforceThrottles(ctx.runtime.database.db, [
+      {
+        key: `claw-create:principal:${ctx.principal}`,
+        policy: cfg.THROTTLE_CLAW_CREATE_PER_USER,
+        refusal: 'You are creating claws too fast',
+      },
+      {
+        key: `claw-create:org:${ctx.org.id}`,
+        policy: cfg.THROTTLE_CLAW_CREATE_PER_ORG,
+        refusal: 'Too many new claws in this organization at once',
+      },
+    ]);
+    const claw = await requestClaw(
+      commandCtx(ctx),
+      { orgId: ctx.org.id, name: input.name, target: cfg.DEPLOYMENT_TARGET },
+      {
+        // Counted under the organization's row lock, in the append's own transaction.
+        guard: async (trx) => {
+          await lockOrganization(trx, ctx.org.id);
+          await assertClawQuota(trx, ctx.org.id, cfg.QUOTA_CLAWS_PER_ORG);
+        },
+      },
+    );
     return clawView(claw, null, audienceOf(ctx));
   }),
 
@@ -108,14 +120,15 @@ export const clawsRouter = router({
   }),
 
   /** Every change of the org's claws, as claw views; resumes after `lastEventId`. */
-  onChange: orgProcedure.input(z.object({ lastEventId: Cursor })).subscription(async function* ({
+  onChange: orgProcedure.input(z.object({ lastEventId: Cursor.nullish() })).subscription(async function* ({
     ctx,
     input,
     signal,
   }) {
     const { store, database } = ctx.runtime;
-    const signals = appendSignals(store, signal);
-    const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, signal);
+    const live = await openLiveAccess(ctx, { orgId: ctx.org.id, signal });
+    const signals = appendSignals(store, live.signal);
+    const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, live.signal);
     try {
       let checkpoint = input.lastEventId ?? (await read(() => headCheckpoint(database.db)));
       do {
@@ -140,8 +153,10 @@ export const clawsRouter = router({
           if (page.events.length < 500) break;
         }
       } while (await signals.next());
+      live.throwIfEnded();
     } finally {
       signals.close();
+      await live.close();
     }
   }),
 
@@ -158,8 +173,9 @@ export const clawsRouter = router({
     )
     .subscription(async function* ({ ctx, input, signal }) {
       const claw = await findClaw(ctx, input.clawSlug);
-      const signals = appendSignals(ctx.runtime.store, signal);
-      const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, signal);
+      const live = await openLiveAccess(ctx, { orgId: ctx.org.id, signal });
+      const signals = appendSignals(ctx.runtime.store, live.signal);
+      const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, live.signal);
       try {
         let version = input.lastEventId ? Number(input.lastEventId) : claw.version;
         let previous =
@@ -183,8 +199,10 @@ export const clawsRouter = router({
             version = e.streamVersion;
           }
         } while (await signals.next());
+        live.throwIfEnded();
       } finally {
         signals.close();
+        await live.close();
       }
     }),
 });

@@ -14,16 +14,17 @@ import {
   updateMini,
 } from '../../fleet/commands';
 import { fleetView } from '../../fleet/views';
-import { text } from '../../validation';
+import { Cursor, text } from '../../validation';
 import type { Context } from '../context';
 import { appendSignals, readThroughOutages } from '../live';
+import { openLiveAccess } from '../live-access';
 import { platformAdminProcedure, router } from '../init';
 
 const MiniId = z.object({ miniId: z.uuid() });
-const commandCtx = (ctx: Context & { user: { id: string } }) => ({
+const commandCtx = (ctx: Context & { actor: `user:${string}` }) => ({
   store: ctx.runtime.store,
   secrets: ctx.runtime.secrets,
-  actor: `user:${ctx.user.id}` as const,
+  actor: ctx.actor,
   production: ctx.runtime.config.production,
 });
 const summary = (m: Awaited<ReturnType<typeof registerMini>>) => ({
@@ -68,21 +69,12 @@ export const fleetRouter = router({
 
   /** The whole fleet again whenever a Mini or an allocation changes. */
   onChange: platformAdminProcedure
-    .input(
-      z
-        .object({
-          lastEventId: z
-            .string()
-            .max(64)
-            .regex(/^\d{1,20}:\d{1,18}$/)
-            .nullish(),
-        })
-        .optional(),
-    )
+    .input(z.object({ lastEventId: Cursor.nullish() }).optional())
     .subscription(async function* ({ ctx, input, signal }) {
       const { store, database } = ctx.runtime;
-      const signals = appendSignals(store, signal);
-      const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, signal);
+      const live = await openLiveAccess(ctx, { signal });
+      const signals = appendSignals(store, live.signal);
+      const read = <T>(fn: () => Promise<T>) => readThroughOutages(fn, live.signal);
       try {
         let checkpoint = input?.lastEventId ?? (await read(() => headCheckpoint(database.db)));
         do {
@@ -99,8 +91,10 @@ export const fleetRouter = router({
           }
           if (changed) yield tracked(checkpoint, await read(() => fleetView(database.db)));
         } while (await signals.next());
+        live.throwIfEnded();
       } finally {
         signals.close();
+        await live.close();
       }
     }),
 });

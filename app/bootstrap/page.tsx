@@ -1,0 +1,5 @@
+import { BootstrapForm } from './bootstrap-form';
+
+export default function BootstrapPage() {
+  return <BootstrapForm />;
+}
