@@ -11,6 +11,8 @@ export const CLAW_STATUSES = [
   'provisioning',
   'active',
   'degraded',
+  'stopping',
+  'stopped',
   'failed',
   'deleting',
   'deleted',
@@ -24,10 +26,15 @@ export const PROVISIONING_STEPS = [
   'wait_ready',
   'stop_agent',
   'delete_bucket',
+  'pause_agent',
 ] as const;
 export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
 export const DEPLOYMENT_TARGETS = ['mac-mini', 'cloudflare'] as const;
 export type DeploymentTarget = (typeof DEPLOYMENT_TARGETS)[number];
+
+/** Where a claw's model comes from (server/claws/model.ts has each one's API and base URL). */
+export const MODEL_PROVIDERS = ['openai', 'anthropic', 'openrouter', 'openai-compatible'] as const;
+export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
 export const MINI_STATUSES = ['online', 'offline', 'lost', 'removed'] as const;
 export type MiniStatus = (typeof MINI_STATUSES)[number];
 export const ROLES = ['owner', 'admin', 'member'] as const;
@@ -90,6 +97,7 @@ export interface ClawsTable {
   created_at: Date;
   updated_at: Date;
   active_at: Date | null;
+  started_at: Date | null;
   agent_running: boolean;
   gateway_may_run: boolean;
   paired_device_id: string | null;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   DEPLOYMENT_TARGETS,
+  MODEL_PROVIDERS,
   PROVISIONING_STEPS,
   type ClawStatus,
   type DeploymentTarget,
@@ -23,6 +24,8 @@ import type { Envelope, Failure } from './types';
  * | `provisioning` | holds a port on a Mini; its gateway is being brought up | start_agent → create_bucket → wait_ready             | MiniAllocated                                    |
  * | `active`       | its gateway answers the control plane with chat scopes  | nothing                                              | ClawActive, ClawRecovered                        |
  * | `degraded`     | was active; its gateway is down or its Mini unreachable | nothing (the reconciler restarts it)                 | ClawDegraded                                     |
+ * | `stopping`     | stop asked for; its gateway is being stopped            | pause_agent                                          | ClawStopRequested                                |
+ * | `stopped`      | its gateway is stopped; port, bucket and files are kept | nothing (ClawStartRequested: provisioning again)     | ClawStopped                                      |
  * | `failed`       | provisioning gave up (`lastError` says why)             | stop_agent → release                                 | ProvisioningFailed                               |
  * | `deleting`     | deletion asked for; being taken apart                   | stop_agent → delete_bucket → release → finish_delete | ClawDeletionRequested                            |
  * | `deleted`      | gone: nothing runs, nothing is held                     | nothing                                              | ClawDeleted                                      |
@@ -42,6 +45,8 @@ export const CLAW_STATUS_MEANING = {
   provisioning: 'Has a port on a Mini; its gateway is starting',
   active: 'Running; its gateway answers with chat access',
   degraded: 'Its gateway is down or unreachable; being restarted',
+  stopping: 'Its gateway is being stopped',
+  stopped: 'Stopped; its place, files and backup bucket are kept until it starts again',
   failed: 'Provisioning gave up; see the last error',
   deleting: 'Being deleted: gateway, bucket and port are being released',
   deleted: 'Deleted; nothing runs and nothing is held',
@@ -94,6 +99,29 @@ export const clawEventSchemas = {
   ClawDeleted: z.object({}),
   /** The gateway now runs with a new token (the agent restarted it with it); secrets carry fingerprints only. */
   GatewayTokenRotated: z.object({ tokenFingerprint: z.string().min(8).max(64), requestedBy: who }),
+  /**
+   * The claw's model was set (the key stored encrypted; the event has its fingerprint only);
+   * `restarted`: the agent of its running gateway took it and restarts the gateway with it (the
+   * reconciler degrades the claw if that gateway does not come back); else it applies at the next start.
+   */
+  ClawModelSet: z.object({
+    provider: z.enum(MODEL_PROVIDERS),
+    model: z.string().min(1).max(200),
+    baseUrl: z.string().min(1).max(2048),
+    keyFingerprint: z.string().min(8).max(64),
+    restarted: z.boolean(),
+    requestedBy: who,
+  }),
+  /** The claw's own model was removed (the base config's, if any, applies). */
+  ClawModelCleared: z.object({ restarted: z.boolean(), requestedBy: who }),
+  /** Stop asked for: the worker has the Mini stop the gateway and keep the claw. */
+  ClawStopRequested: z.object({ requestedBy: who }),
+  /** The Mini's agent stopped the gateway; the claw keeps its port, bucket and files there. */
+  ClawStopped: z.object({}),
+  /** Start asked for: the claw goes through start_agent and wait_ready again, on its Mini. */
+  ClawStartRequested: z.object({ requestedBy: who }),
+  /** The Mini's agent took the restart (a new process, the same state), asked by `requestedBy`. */
+  ClawRestarted: z.object({ requestedBy: who }),
 } as const;
 
 /** `claw-<id>` streams. */
@@ -122,6 +150,8 @@ export interface ClawState {
   createdAt: Date;
   updatedAt: Date;
   activeAt: Date | null;
+  /** When it was last asked to start again after a stop; its warm-up counts from there. */
+  startedAt: Date | null;
   /** The agent was asked to run the gateway and said yes; cleared once it stopped it. */
   agentRunning: boolean;
   /** A gateway may run for this claw on its Mini: from MiniAllocated until a stop was seen or given up. */
@@ -159,6 +189,7 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       createdAt: event.createdAt,
       updatedAt: event.createdAt,
       activeAt: null,
+      startedAt: null,
       agentRunning: false,
       gatewayMayRun: false,
       pairedDeviceId: null,
@@ -253,7 +284,25 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       return withDerived({ ...s, ...cleaned, miniPort: null });
     case 'ClawDeleted':
       return withDerived({ ...s, ...progressed, status: 'deleted' });
+    case 'ClawStopRequested':
+      return withDerived({ ...s, ...progressed, status: 'stopping' });
+    case 'ClawStopped':
+      // The agent keeps the claw (a later DELETE still removes it there): gatewayMayRun stays.
+      return withDerived({ ...s, ...progressed, status: 'stopped', agentRunning: false, lastError: null });
+    case 'ClawStartRequested':
+      return withDerived({
+        ...s,
+        ...progressed,
+        status: 'provisioning',
+        agentRunning: false,
+        gatewayMayRun: true,
+        startedAt: event.createdAt,
+        lastError: null,
+      });
     case 'GatewayTokenRotated':
+    case 'ClawModelSet':
+    case 'ClawModelCleared':
+    case 'ClawRestarted':
       return withDerived(s);
   }
 }
@@ -308,6 +357,37 @@ export function decideRetry(claw: ClawState | null, requestedBy: string): ClawEv
   return [{ type: 'ClawRetryRequested', data: { requestedBy } }];
 }
 
+/** A running claw stops (its gateway; the claw keeps its place); asking again changes nothing. */
+export function decideStop(claw: ClawState | null, requestedBy: string): ClawEvent[] {
+  if (!claw || claw.status === 'deleted') throw notFound('Claw');
+  if (claw.status === 'stopping' || claw.status === 'stopped') return [];
+  if (claw.status !== 'active' && claw.status !== 'degraded')
+    throw preconditionFailed(`Only a running claw can be stopped (this one is ${claw.status})`);
+  return [{ type: 'ClawStopRequested', data: { requestedBy } }];
+}
+
+/** A stopped claw starts again on its Mini; a running one is already started. */
+export function decideStart(claw: ClawState | null, requestedBy: string): ClawEvent[] {
+  if (!claw || claw.status === 'deleted') throw notFound('Claw');
+  if (claw.status === 'active' || claw.status === 'degraded' || claw.status === 'provisioning') return [];
+  if (claw.status !== 'stopped')
+    throw preconditionFailed(
+      claw.status === 'stopping'
+        ? 'The claw is still stopping; start it once it has stopped'
+        : `Only a stopped claw can be started (this one is ${claw.status})`,
+    );
+  return [{ type: 'ClawStartRequested', data: { requestedBy } }];
+}
+
+/** Whether a restart may be asked of the claw's agent: a running claw on a Mini. */
+export function decideRestart(claw: ClawState | null): void {
+  if (!claw || claw.status === 'deleted') throw notFound('Claw');
+  if (claw.status !== 'active' && claw.status !== 'degraded')
+    throw preconditionFailed(`Only a running claw can be restarted (this one is ${claw.status})`);
+  if (claw.target !== 'mac-mini' || !claw.miniId || claw.miniPort === null)
+    throw preconditionFailed('The claw does not run on a Mini');
+}
+
 /** The events a step appends once its side effect was seen to succeed. */
 export const stepSucceeded = {
   start_agent: (c: ClawState): ClawEvent[] => [
@@ -326,6 +406,7 @@ export const stepSucceeded = {
     { type: 'AllocationReleased', data: { miniId: c.miniId!, port: c.miniPort! } },
   ],
   finish_delete: (): ClawEvent[] => [{ type: 'ClawDeleted', data: {} }],
+  pause_agent: (): ClawEvent[] => [{ type: 'ClawStopped', data: {} }],
 };
 
 /** The agent refused the claw's port (another process holds it): place the claw again. */
@@ -392,7 +473,7 @@ export function decideReadiness(
         events.push({ type: 'GatewayPaired', data: { deviceId: access.deviceId } });
       events.push({
         type: 'ClawActive',
-        data: { warmupMs: Math.max(0, now.getTime() - c.createdAt.getTime()) },
+        data: { warmupMs: Math.max(0, now.getTime() - (c.startedAt ?? c.createdAt).getTime()) },
       });
       return { next: 'active', events };
     }
@@ -549,8 +630,11 @@ export function nextStep(
       if (c.bucket) return 'delete_bucket';
       if (c.miniPort !== null) return 'release';
       return 'finish_delete';
+    case 'stopping':
+      return 'pause_agent';
     case 'active':
     case 'degraded':
+    case 'stopped':
     case 'deleted':
       return null;
   }

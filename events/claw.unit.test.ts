@@ -6,7 +6,10 @@ import {
   decideDeletion,
   decideReadiness,
   decideRequest,
+  decideRestart,
   decideRetry,
+  decideStart,
+  decideStop,
   decideSighting,
   decideStepFailure,
   evolveClaw,
@@ -529,5 +532,89 @@ describe('decideStepFailure of a stop', () => {
       events.map((e) => e.type),
       ['ProvisioningStepFailed'],
     );
+  });
+});
+
+describe('stop, start and restart', () => {
+  const stopAsked: ClawEvent = { type: 'ClawStopRequested', data: { requestedBy: 'u' } };
+  const stopped: ClawEvent = { type: 'ClawStopped', data: {} };
+  const startAsked: ClawEvent = { type: 'ClawStartRequested', data: { requestedBy: 'u' } };
+  const running = [requested, allocated, started, bucketed, activated] as const;
+
+  it('stops a running claw, then has nothing more to do once the Mini stopped it', () => {
+    given(...running)
+      .when((c) => decideStop(c, 'u'))
+      .then([stopAsked]);
+    const stopping = given(...running, stopAsked).state!;
+    assert.equal(stopping.status, 'stopping');
+    assert.equal(nextStep(stopping), 'pause_agent');
+    const after = given(...running, stopAsked, stopped).state!;
+    assert.deepEqual(
+      [
+        after.status,
+        after.agentRunning,
+        after.gatewayMayRun,
+        after.miniPort,
+        after.bucket,
+        after.workPending,
+      ],
+      ['stopped', false, true, 20001, 'claws-abc', false],
+      'the claw keeps its port, its bucket and its place on the Mini (a deletion still stops it there)',
+    );
+    assert.equal(nextStep({ ...after, status: 'deleting' }), 'stop_agent');
+  });
+
+  it('asking to stop again changes nothing; a claw that is not running refuses, saying why', () => {
+    given(...running, stopAsked)
+      .when((c) => decideStop(c, 'u'))
+      .then([]);
+    given(...running, stopAsked, stopped)
+      .when((c) => decideStop(c, 'u'))
+      .then([]);
+    given(requested, allocated)
+      .when((c) => decideStop(c, 'u'))
+      .thenRefuses(/Only a running claw can be stopped \(this one is provisioning\)/);
+  });
+
+  it('starts a stopped claw through start_agent and wait_ready again, counting its warm-up from the start', () => {
+    given(...running, stopAsked, stopped)
+      .when((c) => decideStart(c, 'u'))
+      .then([startAsked]);
+    const starting = given(...running, stopAsked, stopped, startAsked).state!;
+    assert.equal(starting.status, 'provisioning');
+    assert.equal(nextStep(starting), 'start_agent');
+    const again = given(...running, stopAsked, stopped, startAsked, started).state!;
+    assert.equal(nextStep(again), 'wait_ready', 'the bucket is kept');
+    const r = decideReadiness(
+      again,
+      { agent: 'running', paired: false, access: { ok: true, deviceId: 'd' } },
+      new Date(again.startedAt!.getTime() + 1500),
+      60_000,
+    );
+    assert.ok(r.next === 'active');
+    assert.deepEqual(r.events.at(-1), { type: 'ClawActive', data: { warmupMs: 1500 } });
+  });
+
+  it('start is a no-op for a running claw and refused while it is still stopping', () => {
+    given(...running)
+      .when((c) => decideStart(c, 'u'))
+      .then([]);
+    given(...running, stopAsked)
+      .when((c) => decideStart(c, 'u'))
+      .thenRefuses(/still stopping/);
+  });
+
+  it('restarts only a running claw on a Mini', () => {
+    assert.doesNotThrow(() => decideRestart(given(...running).state));
+    assert.throws(
+      () => decideRestart(given(...running, stopAsked, stopped).state),
+      /Only a running claw can be restarted \(this one is stopped\)/,
+    );
+    assert.throws(() => decideRestart(null), /Claw not found/);
+  });
+
+  it('leaves a stopped claw to itself when the reconciler looks', () => {
+    const s = given(...running, stopAsked, stopped).state!;
+    assert.deepEqual(decideSighting(s, { agent: 'stopped' }), { events: [], restart: false });
   });
 });

@@ -3,7 +3,14 @@ import { parseArgs } from 'node:util';
 import { clawStream, type ClawState } from '../events/claw';
 import { liveClawBySlug, liveClaws, clawsProjection } from '../projections/claws';
 import { fleetMinis, miniByHostname, minisProjection } from '../projections/minis';
-import { deleteClaw, requestClaw, retryClaw } from '../server/claws/commands';
+import {
+  deleteClaw,
+  requestClaw,
+  restartClaw,
+  retryClaw,
+  startClaw,
+  stopClaw,
+} from '../server/claws/commands';
 import { loadConfig } from '../server/config';
 import { CommandError } from '../events/errors';
 import {
@@ -42,6 +49,7 @@ const USAGE = `Usage: npm run claws -- <command> [options] [--json]
   claw list [--org <slug>]
   claw show <id|org/slug>                    (with its timeline)
   claw delete|retry <id|org/slug>
+  claw stop|start|restart <id|org/slug>      (stop keeps the claw on its Mini; start brings it back)
   claw rotate-token <id|org/slug>            (a new gateway token; the gateway restarts with it)
   keys status                                (how many secrets each key encrypts)
   keys reencrypt                             (every secret under the active key, after a rotation)
@@ -222,6 +230,14 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       return print('Deletion requested.', await deleteClaw(ctx, (await findClaw(rt, ref)).id));
     case 'claw retry':
       return print('Retry requested.', await retryClaw(ctx, (await findClaw(rt, ref)).id));
+    case 'claw stop':
+      return print('Stop requested.', await stopClaw(ctx, (await findClaw(rt, ref)).id));
+    case 'claw start':
+      return print('Start requested.', await startClaw(ctx, (await findClaw(rt, ref)).id));
+    case 'claw restart': {
+      const claw = await findClaw(rt, ref);
+      return print('Restarted.', await restartClaw(ctx, createDeploymentServices(rt).agents, claw.id));
+    }
     case 'claw rotate-token': {
       const claw = await findClaw(rt, ref);
       const r = await rotateGatewayToken(ctx, createDeploymentServices(rt).agents, claw.id);

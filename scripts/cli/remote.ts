@@ -13,7 +13,7 @@ export const REMOTE_USAGE = `Remote (with --url <server> and CLAWS_TOKEN=claws_â
   claw list                                  
   claw show <slug>                           (with its timeline)
   claw create --name <name>
-  claw delete|retry <slug>`;
+  claw delete|retry|stop|start|restart <slug>`;
 
 export class RemoteUsageError extends Error {}
 
@@ -75,6 +75,12 @@ export async function runRemote(
       return print('Deletion requested.', await client.claws.delete.mutate(clawRef(ref, org)));
     case 'claw retry':
       return print('Retry requested.', await client.claws.retry.mutate(clawRef(ref, org)));
+    case 'claw stop':
+      return print('Stop requested.', await client.claws.stop.mutate(clawRef(ref, org)));
+    case 'claw start':
+      return print('Start requested.', await client.claws.start.mutate(clawRef(ref, org)));
+    case 'claw restart':
+      return print('Restarted.', await client.claws.restart.mutate(clawRef(ref, org)));
     default:
       throw new RemoteUsageError(
         group ? `Not available remotely: ${[group, action].filter(Boolean).join(' ')}` : 'No command given',

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import type { RefusalCode, StartClawRequest } from '../../server/fleet/agent-api';
+import type { GatewayModel, RefusalCode, StartClawRequest } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { AgentConfig } from './config';
 import { removeGatewayFiles } from './gateway-files';
@@ -54,7 +54,8 @@ export class MiniAgent {
       this.#claws.set(record.clawId, s);
     }
     for (const s of this.#claws.values()) {
-      if ((await s.resume()) === 'adopted') adopted++;
+      if (s.record.stopped) s.keepStopped();
+      else if ((await s.resume()) === 'adopted') adopted++;
       else started++;
     }
     this.persist();
@@ -76,21 +77,24 @@ export class MiniAgent {
             ok: false,
             conflict: `Claw ${req.clawId} already runs on port ${existing.record.port}, not ${req.port}`,
           };
-        if (!sameSecret(existing.record.gatewayToken, req.gatewayToken)) {
-          if (!req.replaceToken)
-            return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
-          // Token rotation: the same claw, port and state directory; a new gateway process.
-          await existing.stop();
-          const s = this.#supervisor({
-            ...existing.record,
+        const newToken = !sameSecret(existing.record.gatewayToken, req.gatewayToken);
+        if (newToken && !req.replaceToken)
+          return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
+        const newModel = !sameModel(existing.record.model, req.model);
+        const wasStopped = existing.record.stopped === true;
+        if (newToken || newModel || wasStopped) {
+          // Token rotation, a new model, or a stopped claw started again: the same claw, port and
+          // state directory; a new gateway process, whose openclaw.json is written afresh.
+          const { model: _previous, stopped: _stopped, ...kept } = existing.record;
+          this.#replace(existing, {
+            ...kept,
             gatewayToken: req.gatewayToken,
-            pid: undefined,
             controlPlaneDevice: req.controlPlaneDevice ?? existing.record.controlPlaneDevice,
+            ...(hostname.name ? { hostname: hostname.name } : {}),
+            ...(req.model ? { model: req.model } : {}),
           });
-          this.#claws.set(req.clawId, s);
-          this.persist();
-          s.start();
-          this.log.info('gateway token rotated; gateway restarted', { clawId: req.clawId });
+          const why = newToken ? 'gateway token rotated' : newModel ? 'model changed' : 'started again';
+          this.log.info(`${why}; restarting the gateway`, { clawId: req.clawId });
           return { ok: true, created: false };
         }
         existing.setControlPlaneDevice(req.controlPlaneDevice ?? existing.record.controlPlaneDevice);
@@ -118,12 +122,63 @@ export class MiniAgent {
         gatewayToken: req.gatewayToken,
         ...(req.controlPlaneDevice ? { controlPlaneDevice: req.controlPlaneDevice } : {}),
         ...(hostname.name ? { hostname: hostname.name } : {}),
+        ...(req.model ? { model: req.model } : {}),
       });
       this.#claws.set(req.clawId, s);
       this.persist(); // durable before we answer, and before the gateway exists
       s.start();
       return { ok: true, created: true };
     });
+  }
+
+  /**
+   * Stops a claw's gateway and keeps the claw: its record (marked stopped, so neither the
+   * supervisor nor the next agent starts it), files and user stay until a POST /claws starts it
+   * again or a DELETE removes it. An unknown claw has nothing running: done.
+   */
+  pauseClaw(clawId: string): Promise<void> {
+    return this.#withLock(clawId, async () => {
+      const s = this.#claws.get(clawId);
+      if (!s || s.record.stopped) return;
+      await s.stop();
+      s.record.stopped = true;
+      this.persist();
+      this.log.info('gateway stopped on request; the claw is kept', { clawId });
+    });
+  }
+
+  /** A new gateway process for a running claw, its state kept. */
+  restartClaw(clawId: string): Promise<'restarted' | 'unknown' | 'stopped'> {
+    return this.#withLock(clawId, async () => {
+      const existing = this.#claws.get(clawId);
+      if (!existing) return 'unknown';
+      if (existing.record.stopped) return 'stopped';
+      this.#replace(existing, { ...existing.record });
+      this.log.info('restarting the gateway on request', { clawId });
+      return 'restarted';
+    });
+  }
+
+  /**
+   * A new supervisor for the claw, with `record` (durable before the answer), and its gateway
+   * restarted: the old process is stopped, then the new one launched, in the claw's lock but after
+   * the answer, since a real gateway takes seconds to stop and the control plane's call would time
+   * out. Until the old process is gone the record keeps its pid, so an agent that dies meanwhile
+   * adopts (and a later round replaces) it instead of leaving it running unseen.
+   */
+  #replace(existing: ClawSupervisor, record: ClawRecord): void {
+    const s = this.#supervisor({ ...record, ...(existing.record.pid ? { pid: existing.record.pid } : {}) });
+    this.#claws.set(record.clawId, s);
+    this.persist();
+    void this.#withLock(record.clawId, async () => {
+      await existing.stop();
+      if (this.#claws.get(record.clawId) !== s) return; // deleted meanwhile
+      s.record.pid = undefined;
+      this.persist();
+      s.start();
+    }).catch((err: unknown) =>
+      this.log.error('could not restart the gateway', { clawId: record.clawId, error: String(err) }),
+    );
   }
 
   status(clawId: string): ClawSnapshot | undefined {
@@ -247,4 +302,10 @@ export function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+/** Whether two models are the same (the key compared like a secret); none equals none. */
+export function sameModel(a: GatewayModel | undefined, b: GatewayModel | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return a.api === b.api && a.baseUrl === b.baseUrl && a.model === b.model && sameSecret(a.apiKey, b.apiKey);
 }

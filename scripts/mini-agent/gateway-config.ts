@@ -5,7 +5,10 @@
  *
  * The operator's base config (`--gateway-config`: model providers, say) goes underneath; the keys
  * below are laid over it, so a base can add to the claw's config but not loosen what is set here.
+ * A claw's own model (set on its page) is laid over the base's too: it becomes the claw's only
+ * provider and its default model.
  */
+import type { GatewayModel } from '../../server/fleet/agent-api';
 
 export interface GatewayConfigInput {
   port: number;
@@ -16,6 +19,42 @@ export interface GatewayConfigInput {
   /** OpenClaw's own JSON-lines log (`logging.file`); it rotates beside it. */
   logFile: string;
   base?: Readonly<Record<string, unknown>>;
+  model?: GatewayModel;
+}
+
+/** The provider id a claw's own model is registered under: the default model is `claws/<model>`. */
+export const CLAW_PROVIDER_ID = 'claws';
+
+/**
+ * A claw's model as OpenClaw's custom provider (docs/gateway/config-tools/custom-providers.md):
+ * `models.mode: replace`, so the gateway uses this inventory and discovers no other; the model's
+ * limits are generous defaults, the provider enforces the real ones.
+ */
+export function modelConfig(m: GatewayModel): Record<string, unknown> {
+  return {
+    models: {
+      mode: 'replace',
+      providers: {
+        [CLAW_PROVIDER_ID]: {
+          baseUrl: m.baseUrl,
+          apiKey: m.apiKey,
+          api: m.api,
+          models: [
+            {
+              id: m.model,
+              name: m.model,
+              reasoning: false,
+              input: ['text'],
+              cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+              contextWindow: 128_000,
+              maxTokens: 8192,
+            },
+          ],
+        },
+      },
+    },
+    agents: { defaults: { model: { primary: `${CLAW_PROVIDER_ID}/${m.model}` } } },
+  };
 }
 
 /**
@@ -67,7 +106,8 @@ export function gatewayConfig(input: GatewayConfigInput): Record<string, unknown
     },
     tools: TOOL_POLICY,
   };
-  return overlay(input.base ?? {}, enforced) as Record<string, unknown>;
+  const base = input.model ? overlay(input.base ?? {}, modelConfig(input.model)) : (input.base ?? {});
+  return overlay(base, enforced) as Record<string, unknown>;
 }
 
 /** `top` laid over `base`: objects merge key by key, anything else (arrays too) in `top` replaces. */

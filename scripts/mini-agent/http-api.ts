@@ -137,6 +137,18 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
         const { clawId: _id, port: _port, ...status } = s;
         return { status: 200, body: status };
       }
+      if (claw.route === 'clawStop') {
+        allow(method, ['POST']);
+        await agent.pauseClaw(id);
+        return { status: 200, body: ok };
+      }
+      if (claw.route === 'clawRestart') {
+        allow(method, ['POST']);
+        const r = await agent.restartClaw(id);
+        if (r === 'unknown') throw new HttpError(404, `Unknown claw ${id}`);
+        if (r === 'stopped') throw new HttpError(409, `Claw ${id} is stopped; start it instead`);
+        return { status: 200, body: ok };
+      }
       allow(method, ['DELETE']);
       await agent.stopClaw(id);
       return { status: 200, body: ok };

@@ -17,7 +17,7 @@ import type { ClawRecord } from './state-store';
  */
 
 export interface GatewayLaunchInput {
-  claw: Pick<ClawRecord, 'port' | 'gatewayToken'>;
+  claw: Pick<ClawRecord, 'port' | 'gatewayToken' | 'model'>;
   /** argv of the gateway program; the spec appends `gateway run --port <P> …`. */
   gatewayCommand: readonly string[];
   /** `gateway.trustedProxies` for the gateway. */
@@ -141,6 +141,7 @@ export function gatewayLaunchSpec(input: GatewayLaunchInput): GatewayLaunchSpec 
         workspace: dirs.workspace,
         logFile: path.join(dirs.logs, 'openclaw.log'),
         ...(input.baseConfig ? { base: input.baseConfig } : {}),
+        ...(input.claw.model ? { model: input.claw.model } : {}),
       }),
     },
   };

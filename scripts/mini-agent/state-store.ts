@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ControlPlaneDevice } from '../../server/fleet/agent-api';
+import { ControlPlaneDevice, GatewayModel } from '../../server/fleet/agent-api';
 import { isAlive, processArgv } from './processes';
 
 /**
@@ -20,6 +20,10 @@ export const ClawRecord = z.object({
   controlPlaneDevice: ControlPlaneDevice.optional(),
   /** What the edge serves this claw as (StartClawRequest.hostname). */
   hostname: z.string().optional(),
+  /** The claw's model (StartClawRequest.model), rendered into its openclaw.json at every start. */
+  model: GatewayModel.optional(),
+  /** Stopped on request (POST /claws/:id/stop): kept, not started, until a POST /claws. */
+  stopped: z.boolean().optional(),
 });
 export type ClawRecord = z.infer<typeof ClawRecord>;
 

@@ -170,6 +170,13 @@ export class ClawSupervisor {
     return 'started';
   }
 
+  /** After an agent restart, a claw stopped on request stays stopped: nothing is launched. */
+  keepStopped(): void {
+    this.#stopping = true;
+    this.phase = 'stopped';
+    this.record.pid = undefined;
+  }
+
   /** POST of a claw the agent already has: restart it if it failed, look for pairing again. */
   ensureRunning(): void {
     if (this.#stopping) return;

@@ -6,15 +6,20 @@ import { DEPLOYMENT_TARGETS } from '../../db/types';
 import {
   decideDeletion,
   decideRequest,
+  decideRestart,
   decideRetry,
+  decideStart,
+  decideStop,
   slugTaken,
   type ClawEvent,
   type ClawState,
 } from '../../events/claw';
 import { badRequest, isConflict, notFound } from '../../events/errors';
+import type { MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
 import type { Actor } from '../../events/types';
 import { clawsProjection, liveClawBySlug } from '../../projections/claws';
+import { minisProjection } from '../../projections/minis';
 import { fingerprint, generateSecretToken } from '../secrets/keyring';
 import { gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { text } from '../validation';
@@ -125,3 +130,33 @@ export const deleteClaw = (ctx: CommandContext, clawId: string) =>
 /** Sends a failed claw through provisioning again, once its compensation has finished. */
 export const retryClaw = (ctx: CommandContext, clawId: string) =>
   decideOn(ctx, clawId, (c) => decideRetry(c, requester(ctx.actor)));
+
+/** Asks for a stop; the worker has the Mini stop the gateway, keeping the claw there. Idempotent. */
+export const stopClaw = (ctx: CommandContext, clawId: string) =>
+  decideOn(ctx, clawId, (c) => decideStop(c, requester(ctx.actor)));
+
+/** Starts a stopped claw again on its Mini (start_agent, wait_ready). Idempotent. */
+export const startClaw = (ctx: CommandContext, clawId: string) =>
+  decideOn(ctx, clawId, (c) => decideStart(c, requester(ctx.actor)));
+
+/**
+ * A new gateway process for a running claw, its state kept: the agent restarts it, then, observed,
+ * ClawRestarted is recorded. If the agent cannot be asked, nothing is recorded. Open chats drop and
+ * reconnect; the reconciler degrades the claw if the new process does not come up.
+ */
+export async function restartClaw(
+  ctx: CommandContext,
+  agents: { restart(claw: ClawState, mini: MiniState | null): Promise<void> },
+  clawId: string,
+): Promise<ClawState> {
+  const claw = z.uuid().safeParse(clawId).success ? await ctx.store.load(clawsProjection, clawId) : null;
+  decideRestart(claw);
+  await agents.restart(claw!, await ctx.store.load(minisProjection, claw!.miniId!));
+  const r = await ctx.store.append(
+    clawsProjection,
+    claw!.id,
+    [{ type: 'ClawRestarted', data: { requestedBy: requester(ctx.actor) } }],
+    { expected: 'any', meta: metaOf(ctx) },
+  );
+  return r.state;
+}

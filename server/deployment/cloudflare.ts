@@ -20,4 +20,7 @@ export class CloudflareDeploymentService implements ClawDeploymentService {
   async stop(): Promise<void> {
     // Nothing was ever started on this target, so there is nothing to stop.
   }
+  async pause(): Promise<void> {
+    // Likewise: nothing runs here.
+  }
 }

@@ -4,6 +4,7 @@ import type { ClawSummary, ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import type { MiniAgents } from '../fleet/reconciler';
+import { gatewayModelOf } from '../claws/model';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { permanent } from '../failure';
 import { type ClawDeploymentService, type GatewayStatusReport } from './types';
@@ -41,11 +42,25 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
     return client;
   }
 
+  /**
+   * Starts the claw's gateway, or makes the running one match: the agent restarts a gateway whose
+   * model differs from the claw's settings (which is how a changed model is applied).
+   */
   async start(claw: ClawState, mini: MiniState | null): Promise<void> {
-    if (claw.miniPort === null) throw permanent('The claw holds no port');
-    const client = await this.#client(mini);
     const gatewayToken = await this.secrets.get(gatewayTokenSecret(claw.id));
     if (!gatewayToken) throw permanent('The claw has no gateway token');
+    await this.#startClaw(claw, mini, gatewayToken, false);
+  }
+
+  /** Restarts the claw's gateway with `gatewayToken` (rotation), keeping its state on the Mini. */
+  async replaceToken(claw: ClawState, mini: MiniState | null, gatewayToken: string): Promise<void> {
+    await this.#startClaw(claw, mini, gatewayToken, true);
+  }
+
+  async #startClaw(claw: ClawState, mini: MiniState | null, gatewayToken: string, replaceToken: boolean) {
+    if (claw.miniPort === null) throw permanent('The claw holds no port');
+    const client = await this.#client(mini);
+    const model = await gatewayModelOf(this.secrets, claw.id);
     await client.startClaw({
       clawId: claw.id,
       port: claw.miniPort,
@@ -53,19 +68,8 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
       controlPlaneDevice: await this.device(),
       // The Mini's edge serves the claw under this name (tunnel and direct mode alike).
       ...(claw.tunnelHostname ? { hostname: claw.tunnelHostname } : {}),
-    });
-  }
-
-  /** Restarts the claw's gateway with `gatewayToken` (rotation), keeping its state on the Mini. */
-  async replaceToken(claw: ClawState, mini: MiniState | null, gatewayToken: string): Promise<void> {
-    if (claw.miniPort === null) throw permanent('The claw holds no port');
-    const client = await this.#client(mini);
-    await client.startClaw({
-      clawId: claw.id,
-      port: claw.miniPort,
-      gatewayToken,
-      controlPlaneDevice: await this.device(),
-      replaceToken: true,
+      ...(replaceToken ? { replaceToken: true } : {}),
+      ...(model ? { model } : {}),
     });
   }
 
@@ -78,6 +82,15 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   async stop(claw: ClawState, mini: MiniState | null): Promise<void> {
     const client = await this.#client(mini);
     await client.stopClaw(claw.id);
+  }
+
+  async pause(claw: ClawState, mini: MiniState | null): Promise<void> {
+    await (await this.#client(mini)).pauseClaw(claw.id);
+  }
+
+  /** A new gateway process for a running claw, its state kept (`claws claw restart`, the page). */
+  async restart(claw: ClawState, mini: MiniState | null): Promise<void> {
+    await (await this.#client(mini)).restartClaw(claw.id);
   }
 
   async check(mini: MiniState): Promise<void> {

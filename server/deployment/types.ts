@@ -18,5 +18,8 @@ export interface ClawDeploymentService {
   readonly target: 'mac-mini' | 'cloudflare';
   start(claw: ClawState, mini: MiniState | null): Promise<void>;
   status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport>;
+  /** Removes the claw's gateway and everything of it on its host (deletion, failure). */
   stop(claw: ClawState, mini: MiniState | null): Promise<void>;
+  /** Stops the gateway and keeps the claw there (its files, its port), for a later start. */
+  pause(claw: ClawState, mini: MiniState | null): Promise<void>;
 }

@@ -10,6 +10,9 @@ import { z } from 'zod';
  *   POST   /claws             StartClawRequest → 200 OkResponse | 400 | 409
  *   GET    /claws/:id/status  → 200 ClawStatusReport | 404 ErrorResponse (the agent does not know it)
  *   DELETE /claws/:id         → 200 OkResponse (also for unknown claws)
+ *   POST   /claws/:id/stop    → 200 OkResponse: the gateway stops, the claw's record, files and user
+ *                               stay (a POST /claws starts it again); also for unknown claws
+ *   POST   /claws/:id/restart → 200 OkResponse | 404 (unknown) | 409 (stopped): a new gateway process
  *   GET    /claws             → 200 ListClawsResponse (no tokens)
  *   GET    /health            → 200 HealthResponse
  *
@@ -29,18 +32,27 @@ export const agentPaths = {
   claws: '/claws',
   claw: (clawId: string) => `/claws/${encodeURIComponent(clawId)}`,
   clawStatus: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/status`,
+  clawStop: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/stop`,
+  clawRestart: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/restart`,
 } as const;
+
+type ClawRoute = 'claw' | 'clawStatus' | 'clawStop' | 'clawRestart';
+const SUBROUTES: Record<string, ClawRoute> = {
+  status: 'clawStatus',
+  stop: 'clawStop',
+  restart: 'clawRestart',
+};
 
 /**
  * The claw a `/claws/:id` or `/claws/:id/status` path names, still URI-encoded (the server decides
  * what an undecodable id means); undefined for any other path.
  */
-export function matchClawPath(path: string): { encodedId: string; route: 'claw' | 'clawStatus' } | undefined {
+export function matchClawPath(path: string): { encodedId: string; route: ClawRoute } | undefined {
   const parts = path.split('/').filter(Boolean);
   if (parts[0] !== 'claws' || parts[1] === undefined) return undefined;
   if (parts.length === 2) return { encodedId: parts[1], route: 'claw' };
-  if (parts.length === 3 && parts[2] === 'status') return { encodedId: parts[1], route: 'clawStatus' };
-  return undefined;
+  const route = parts.length === 3 ? SUBROUTES[parts[2]!] : undefined;
+  return route ? { encodedId: parts[1], route } : undefined;
 }
 
 export const ClawId = z
@@ -75,6 +87,27 @@ export const Hostname = z
   .max(253)
   .regex(/^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/, 'a lowercase DNS name');
 
+/**
+ * The model a claw's gateway answers with, as OpenClaw takes a custom provider
+ * (`models.providers.<id>`: its request adapter, base URL, key and model id). The agent writes it
+ * into the claw's own openclaw.json, which only that claw's user can read.
+ */
+export const GatewayModel = z.object({
+  api: z.enum(['openai-completions', 'anthropic-messages']),
+  baseUrl: z.url({ protocol: /^https?$/ }).max(2048),
+  model: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  apiKey: z
+    .string()
+    .min(1)
+    .max(4096)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+});
+export type GatewayModel = z.infer<typeof GatewayModel>;
+
 /** POST /claws. Idempotent per claw: the same claw on the same port with the same token is a no-op. */
 export const StartClawRequest = z.object({
   clawId: ClawId,
@@ -95,6 +128,11 @@ export const StartClawRequest = z.object({
    * directory kept), instead of the request being refused as a conflict.
    */
   replaceToken: z.boolean().optional(),
+  /**
+   * The claw's model. The control plane's word wins: a claw that runs with another model (or none)
+   * is restarted with this one, its state kept; absent means the base config's model, if any.
+   */
+  model: GatewayModel.optional(),
 });
 export type StartClawRequest = z.infer<typeof StartClawRequest>;
 

@@ -44,6 +44,10 @@ export interface AgentClient {
   clawStatus(clawId: string): Promise<AgentClawStatusReport>;
   /** DELETE /claws/:id. Idempotent: a claw the agent does not know is already stopped. */
   stopClaw(clawId: string): Promise<void>;
+  /** POST /claws/:id/stop: the gateway stops, the claw stays on the Mini. Idempotent. */
+  pauseClaw(clawId: string): Promise<void>;
+  /** POST /claws/:id/restart: a new gateway process for a running claw. */
+  restartClaw(clawId: string): Promise<void>;
   /** GET /health. */
   health(): Promise<Omit<HealthResponse, 'ok'>>;
   /** GET /claws, for reconciliation. */
@@ -185,6 +189,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   return {
     async startClaw(input) {
       secrets.add(input.gatewayToken);
+      if (input.model) secrets.add(input.model.apiKey);
       await call('POST', agentPaths.claws, OkResponse, {
         body: {
           clawId: input.clawId,
@@ -193,6 +198,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
           ...(input.controlPlaneDevice ? { controlPlaneDevice: input.controlPlaneDevice } : {}),
           ...(input.hostname ? { hostname: input.hostname } : {}),
           ...(input.replaceToken ? { replaceToken: true } : {}),
+          ...(input.model ? { model: input.model } : {}),
         } satisfies StartClawRequest,
       });
     },
@@ -202,6 +208,12 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     },
     async stopClaw(clawId) {
       await call('DELETE', agentPaths.claw(clawId), OkResponse, { allowNotFound: true });
+    },
+    async pauseClaw(clawId) {
+      await call('POST', agentPaths.clawStop(clawId), OkResponse);
+    },
+    async restartClaw(clawId) {
+      await call('POST', agentPaths.clawRestart(clawId), OkResponse);
     },
     async health() {
       const h = (await call('GET', agentPaths.health, HealthResponse))!;

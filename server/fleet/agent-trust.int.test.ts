@@ -182,7 +182,7 @@ for (const driver of testDrivers()) {
 
     it('refuses the dev token and plain HTTP through the API (the router passes production on)', async () => {
       assert.equal(rt.config.production, true);
-      const admin = await callerFor(rt, await newUser(rt, 'operator'));
+      const admin = await callerFor(rt, await newUser(rt, 'operator', { platformAdmin: true }));
       const input = {
         hostname: 'mini-prod.test',
         agentUrl: 'https://mini-prod.test:7070',

@@ -14,6 +14,7 @@ import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
 import { clawsProjection } from '../../projections/claws';
 import { lockMini, minisProjection } from '../../projections/minis';
+import { deleteClawModel } from '../claws/model';
 import { bucketNameForClaw, type BucketStore } from '../buckets';
 import type { ClawDeploymentService, GatewayStatusReport } from '../deployment/types';
 import { FailureError } from '../failure';
@@ -141,6 +142,12 @@ const stopAgent: Step = async (deps, claw) => {
   return done(stepSucceeded.stop_agent(claw));
 };
 
+const pauseAgent: Step = async (deps, claw) => {
+  const { deployment, mini } = await deployed(deps, claw);
+  await deployment.pause(claw, mini);
+  return done(stepSucceeded.pause_agent());
+};
+
 const deleteBucket: Step = async (deps, claw) => {
   await deps.buckets.delete(claw.bucket!);
   return done(stepSucceeded.delete_bucket(claw));
@@ -152,6 +159,7 @@ const finishDelete: Step = async (deps, claw) => {
   // The token goes before the event that ends the claw: a crash in between repeats this step
   // (deleting is idempotent), where the other order could leave a token nobody deletes.
   await deps.secrets.delete(gatewayTokenSecret(claw.id));
+  await deleteClawModel(deps.secrets, claw.id);
   return done(stepSucceeded.finish_delete());
 };
 
@@ -164,4 +172,5 @@ export const steps: Record<WorkerStep, Step> = {
   delete_bucket: deleteBucket,
   release,
   finish_delete: finishDelete,
+  pause_agent: pauseAgent,
 };

@@ -68,6 +68,22 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   await expect(reply).toHaveAttribute('data-streaming', 'false');
   await shot(page, '06-chat-reply');
 
+  // The claw's model: set on its page; the key is write-only (a fingerprint comes back), and the
+  // running gateway restarts with it, which the timeline records.
+  const modelCard = page.getByRole('region', { name: 'Model' });
+  await expect(modelCard.getByTestId('model-none')).toBeVisible();
+  await modelCard.getByLabel('Provider').selectOption('openai-compatible');
+  await modelCard.getByLabel('Base URL').fill('http://127.0.0.1:4000/v1');
+  await modelCard.getByLabel('Model', { exact: true }).fill('llama-3.1-8b');
+  await modelCard.getByLabel('API key').fill('sk-e2e-secret-key-123');
+  await modelCard.getByRole('button', { name: 'Save model' }).click();
+  await expect(modelCard.getByTestId('model-saved')).toHaveText('Saved; the claw restarted with it.');
+  await expect(modelCard.getByTestId('model-key-fingerprint')).toHaveText(/^fp_[0-9a-f]{16}$/);
+  await expect(modelCard.getByLabel('API key')).toHaveValue('');
+  await expect(page.locator('body')).not.toContainText('sk-e2e-secret-key-123');
+  await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawModelSet"]')).toHaveCount(1);
+  await shot(page, '06b-claw-model');
+
   // The audit timeline, newest last.
   const types = await page
     .locator('[data-testid="timeline"] > li')

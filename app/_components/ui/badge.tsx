@@ -11,6 +11,8 @@ const STATUS_TONES: Record<string, BadgeTone> = {
   requested: 'info',
   provisioning: 'info',
   deleting: 'warn',
+  stopping: 'warn',
+  stopped: 'neutral',
   cordoned: 'warn',
   degraded: 'warn',
   failed: 'bad',

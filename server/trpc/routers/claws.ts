@@ -7,8 +7,25 @@ import { checkpointOf, headCheckpoint } from '../../../events/read';
 import { streamEntityId } from '../../../events/stream';
 import { clawsOfOrg, clawsProjection, liveClawBySlug, liveClaws } from '../../../projections/claws';
 import { miniHostnames } from '../../../projections/minis';
-import { ClawName, clawSlugFor, deleteClaw, requestClaw, retryClaw } from '../../claws/commands';
+import {
+  ClawName,
+  clawSlugFor,
+  deleteClaw,
+  requestClaw,
+  restartClaw,
+  retryClaw,
+  startClaw,
+  stopClaw,
+} from '../../claws/commands';
+import {
+  clawModelView,
+  clearClawModel,
+  ModelSettingsInput,
+  PROVIDERS,
+  setClawModel,
+} from '../../claws/model';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
+import { createDeploymentServices } from '../../deployment';
 import { assertClawQuota, lockOrganization } from '../../limits/quotas';
 import { enforceThrottles } from '../../limits/throttle';
 import { Cursor } from '../../validation';
@@ -117,6 +134,57 @@ export const clawsRouter = router({
   retry: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
     const claw = await findClaw(ctx, input.clawSlug);
     return clawView(await retryClaw(commandCtx(ctx), claw.id), null, audienceOf(ctx));
+  }),
+
+  /** Stops the claw's gateway; the claw keeps its Mini, port, bucket and files (ClawStopRequested). */
+  stop: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    return clawView(await stopClaw(commandCtx(ctx), claw.id), null, audienceOf(ctx));
+  }),
+
+  /** Starts a stopped claw again on its Mini (ClawStartRequested). */
+  start: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    return clawView(await startClaw(commandCtx(ctx), claw.id), null, audienceOf(ctx));
+  }),
+
+  /** A new gateway process for a running claw, its state kept (ClawRestarted once the agent did it). */
+  restart: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    const agents = createDeploymentServices(ctx.runtime).agents;
+    return clawView(await restartClaw(commandCtx(ctx), agents, claw.id), null, audienceOf(ctx));
+  }),
+
+  /** The claw's model (the key as a fingerprint) and the providers one can choose. */
+  model: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    return {
+      current: await clawModelView(ctx.runtime.secrets, claw.id),
+      /** Owners and admins change it; members see it. */
+      canChange: ctx.role === 'owner' || ctx.role === 'admin',
+      providers: Object.entries(PROVIDERS).map(([id, p]) => ({
+        id: id as keyof typeof PROVIDERS,
+        label: p.label,
+        baseUrl: p.baseUrl,
+        example: p.example,
+      })),
+    };
+  }),
+
+  /** Sets the claw's model; a running gateway restarts with it (recorded as ClawModelSet). */
+  setModel: orgAdminProcedure
+    .input(z.object({ clawSlug: ClawSlug, settings: ModelSettingsInput }))
+    .mutation(async ({ ctx, input }) => {
+      const claw = await findClaw(ctx, input.clawSlug);
+      const agents = createDeploymentServices(ctx.runtime).agents;
+      const r = await setClawModel(commandCtx(ctx), agents, claw.id, input.settings);
+      return { restarted: r.restarted, model: await clawModelView(ctx.runtime.secrets, claw.id) };
+    }),
+
+  clearModel: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    const r = await clearClawModel(commandCtx(ctx), createDeploymentServices(ctx.runtime).agents, claw.id);
+    return { restarted: r.restarted };
   }),
 
   /** Every change of the org's claws, as claw views; resumes after `lastEventId`. */

@@ -6,12 +6,13 @@ import { ChatPanel } from '@/app/_components/chat-panel';
 import { PageHeader } from '@/app/_components/page-header';
 import { StatusBadge, Steps } from '@/app/_components/status';
 import { LocalTime } from '@/app/_components/time';
-import { Button, Card, ErrorText } from '@/app/_components/ui';
+import { Button, Card, ErrorText, Hint } from '@/app/_components/ui';
 import { errorMessage } from '@/app/_lib/errors';
 import { duration } from '@/app/_lib/format';
 import type { TimelineEntry } from '@/app/_lib/types';
 import { useTRPC } from '@/app/_trpc/client';
 import { ClawNotFound } from './claw-not-found';
+import { ModelPanel } from './model-panel';
 import styles from './claw-view.module.css';
 
 /**
@@ -49,6 +50,10 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
     void qc.invalidateQueries({ queryKey: trpc.claws.get.queryKey({ orgSlug, clawSlug }) });
   const del = useMutation(trpc.claws.delete.mutationOptions({ onSuccess: refresh }));
   const retry = useMutation(trpc.claws.retry.mutationOptions({ onSuccess: refresh }));
+  const stop = useMutation(trpc.claws.stop.mutationOptions({ onSuccess: refresh }));
+  const start = useMutation(trpc.claws.start.mutationOptions({ onSuccess: refresh }));
+  const restart = useMutation(trpc.claws.restart.mutationOptions({ onSuccess: refresh }));
+  const controlError = del.error ?? retry.error ?? stop.error ?? start.error ?? restart.error;
 
   // Gone while the page was open (deleted): the claw no longer resolves.
   if (claw.error) return <ClawNotFound message={errorMessage(claw.error)} />;
@@ -71,6 +76,25 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
                 Retry
               </Button>
             )}
+            {(c.status === 'active' || c.status === 'degraded') && (
+              <>
+                <Button onClick={() => restart.mutate({ orgSlug, clawSlug })} disabled={restart.isPending}>
+                  {restart.isPending ? 'Restarting…' : 'Restart'}
+                </Button>
+                <Button onClick={() => stop.mutate({ orgSlug, clawSlug })} disabled={stop.isPending}>
+                  Stop
+                </Button>
+              </>
+            )}
+            {c.status === 'stopped' && (
+              <Button
+                variant="primary"
+                onClick={() => start.mutate({ orgSlug, clawSlug })}
+                disabled={start.isPending}
+              >
+                Start
+              </Button>
+            )}
             {c.status !== 'deleting' && !deleted && (
               <Button
                 variant="danger"
@@ -86,8 +110,11 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
           </>
         }
       />
-      {(del.error || retry.error) && (
-        <ErrorText role="alert">{errorMessage(del.error ?? retry.error)}</ErrorText>
+      {controlError && <ErrorText role="alert">{errorMessage(controlError)}</ErrorText>}
+      {restart.isSuccess && !restart.isPending && (
+        <Hint role="status" data-testid="claw-restarted">
+          Restarted; the chat reconnects.
+        </Hint>
       )}
       {deleted && (
         <Card as="p" role="status" data-testid="claw-deleted">
@@ -116,6 +143,7 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
             </dl>
             <Steps claw={c} />
           </Card>
+          {!deleted && c.status !== 'deleting' && <ModelPanel orgSlug={orgSlug} clawSlug={clawSlug} />}
           <Card as="section" aria-label="Audit timeline">
             <h2>Audit timeline</h2>
             <Timeline entries={timeline.data} />
@@ -129,7 +157,11 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
             <p>
               {c.status === 'failed'
                 ? 'The claw failed to start; retry it to chat.'
-                : 'Chat opens when the claw is active.'}
+                : c.status === 'stopped'
+                  ? 'The claw is stopped; start it to chat.'
+                  : c.status === 'stopping'
+                    ? 'The claw is stopping.'
+                    : 'Chat opens when the claw is active.'}
             </p>
           </Card>
         )}
