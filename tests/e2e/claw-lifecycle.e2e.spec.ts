@@ -84,6 +84,20 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawModelSet"]')).toHaveCount(1);
   await shot(page, '06b-claw-model');
 
+  // Stop keeps the claw (chat says so and offers Start); Start brings it back, chat reconnects.
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await expect(page.getByTestId('claw-status').first()).toHaveText('stopped', { timeout: 30_000 });
+  await expect(page.getByText('The claw is stopped; start it to chat.')).toBeVisible();
+  await shot(page, '06c-claw-stopped');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.getByTestId('claw-status').first()).toHaveText('active', { timeout: 60_000 });
+  await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
+  await page.getByLabel('Message').fill('back again');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page.locator('[data-role="assistant"]').last()).toContainText('back again');
+  for (const type of ['ClawStopRequested', 'ClawStopped', 'ClawStartRequested'])
+    await expect(page.locator(`[data-testid="timeline"] > li[data-type="${type}"]`)).toHaveCount(1);
+
   // The audit timeline, newest last.
   const types = await page
     .locator('[data-testid="timeline"] > li')
@@ -96,6 +110,9 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
     'MiniAllocated',
     'AgentStarted',
     'BucketCreated',
+    'ClawActive',
+    // Started again after the stop: on the same Mini, with the same bucket.
+    'AgentStarted',
     'ClawActive',
   ]);
   await shot(page, '07-timeline');
@@ -138,7 +155,7 @@ test("the claw page's first HTML already carries the claw, its timeline and who 
   await page.goto(clawPath);
   await expect(page.getByRole('heading', { name: 'My First Claw' })).toBeVisible();
   await expect(page.getByTestId('claw-status').first()).toHaveText('active');
-  await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawActive"]')).toBeVisible();
+  await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawActive"]').first()).toBeVisible();
   await expect(page.getByRole('button', { name: 'Log out' })).toBeVisible();
   // Chat connects from an effect (its socket is not tRPC): the page has hydrated by then.
   await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });

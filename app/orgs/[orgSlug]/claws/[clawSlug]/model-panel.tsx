@@ -1,6 +1,6 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { LocalTime } from '@/app/_components/time';
 import { Button, Card, ErrorText, Field, Hint } from '@/app/_components/ui';
@@ -19,7 +19,7 @@ type ProviderId = 'openai' | 'anthropic' | 'openrouter' | 'openai-compatible';
 export function ModelPanel({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const query = useQuery(trpc.claws.model.queryOptions({ orgSlug, clawSlug }));
+  const query = useSuspenseQuery(trpc.claws.model.queryOptions({ orgSlug, clawSlug }));
   const refresh = () =>
     void qc.invalidateQueries({ queryKey: trpc.claws.model.queryKey({ orgSlug, clawSlug }) });
   const save = useMutation(trpc.claws.setModel.mutationOptions({ onSuccess: refresh }));
@@ -30,13 +30,6 @@ export function ModelPanel({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: s
   const [baseUrl, setBaseUrl] = useState<string | null>(null);
   const [apiKey, setApiKey] = useState('');
 
-  if (query.isPending)
-    return (
-      <Card as="section" aria-label="Model" empty>
-        <h2>Model</h2>
-        <p>Loading…</p>
-      </Card>
-    );
   if (query.error)
     return (
       <Card as="section" aria-label="Model">
