@@ -368,6 +368,63 @@ for (const driver of testDrivers()) {
         },
         async (w) => (await caller(w)).claws.retry({ orgSlug, clawSlug: await freshClaw() }),
       ],
+      [
+        'claws.model',
+        orgRead,
+        async (w) => (await caller(w)).claws.model({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.setModel',
+        orgAdmin,
+        async (w) =>
+          (await caller(w)).claws.setModel({
+            orgSlug,
+            clawSlug: await freshClaw(),
+            settings: { provider: 'openai', model: 'gpt-4.1-mini', apiKey: 'sk-matrix' },
+          }),
+      ],
+      // A fresh claw has no model and is not running: admins pass the role check and meet the claw's
+      // own precondition.
+      [
+        'claws.clearModel',
+        {
+          ...orgAdmin,
+          admin: 'PRECONDITION_FAILED',
+          owner: 'PRECONDITION_FAILED',
+          tokenAdmin: 'PRECONDITION_FAILED',
+        },
+        async (w) => (await caller(w)).claws.clearModel({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.stop',
+        {
+          ...orgAdmin,
+          admin: 'PRECONDITION_FAILED',
+          owner: 'PRECONDITION_FAILED',
+          tokenAdmin: 'PRECONDITION_FAILED',
+        },
+        async (w) => (await caller(w)).claws.stop({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.start',
+        {
+          ...orgAdmin,
+          admin: 'PRECONDITION_FAILED',
+          owner: 'PRECONDITION_FAILED',
+          tokenAdmin: 'PRECONDITION_FAILED',
+        },
+        async (w) => (await caller(w)).claws.start({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.restart',
+        {
+          ...orgAdmin,
+          admin: 'PRECONDITION_FAILED',
+          owner: 'PRECONDITION_FAILED',
+          tokenAdmin: 'PRECONDITION_FAILED',
+        },
+        async (w) => (await caller(w)).claws.restart({ orgSlug, clawSlug: await freshClaw() }),
+      ],
       ['claws.onChange', orgRead, (w) => subscribe(w, (c) => c.claws.onChange({ orgSlug }))],
       [
         'claws.onTimeline',
