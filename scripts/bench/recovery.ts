@@ -42,6 +42,8 @@ const workerEnv = (url: string, extra: Record<string, string> = {}) => ({
   DATA_DIR: work,
   BUCKET_DIR: path.join(work, 'buckets'),
   LOG_LEVEL: 'warn',
+  // `WORKER_LEASE_MS=30000 npm run bench:recovery` measures the lease the worker had before it was renewed.
+  ...(process.env.WORKER_LEASE_MS ? { WORKER_LEASE_MS: process.env.WORKER_LEASE_MS } : {}),
   ...extra,
 });
 /** The worker's lease as its configuration gives it. */
@@ -58,7 +60,8 @@ type Run = {
 
 async function once(run: number): Promise<Run> {
   const database = await createScratchDatabase(pgServer.url, { prefix: 'claws_bench_recovery' });
-  const agent = await startAgent();
+  // A dev agent (plain HTTP on loopback): the holding hop in front of it speaks HTTP.
+  const agent = await startAgent({ dev: true });
   const hop = await startHoldingHop(agent.url);
   const rt = testRuntime(database, keySpec);
   const workers: TsProcess[] = [];
