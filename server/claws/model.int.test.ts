@@ -288,4 +288,24 @@ describe(`a claw's model and key (${REAL ? 'real OpenClaw gateway' : 'dev gatewa
     assert.equal(last.type, 'ClawModelCleared');
     assert.equal(await outcome(o.claws.clearModel({ orgSlug, clawSlug: claw.slug })), 'PRECONDITION_FAILED');
   });
+
+  it('says plainly when the Mini cannot be asked, and keeps nothing of the change', async () => {
+    await agent.stop();
+    const o = await callerFor(rt, owner);
+    await assert.rejects(
+      o.claws.setModel({
+        orgSlug,
+        clawSlug: claw.slug,
+        settings: { provider: 'openai', model: 'gpt-4.1-mini', apiKey: KEY },
+      }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'SERVICE_UNAVAILABLE');
+        assert.equal(err.message, 'The claw’s Mini could not be reached; try again shortly');
+        return true;
+      },
+    );
+    assert.equal((await o.claws.model({ orgSlug, clawSlug: claw.slug })).current, null);
+    assert.equal(await outcome(o.claws.restart({ orgSlug, clawSlug: claw.slug })), 'SERVICE_UNAVAILABLE');
+    assert.equal((await rt.store.readStream(clawStream, claw.id)).at(-1)!.type, 'ClawModelCleared');
+  });
 });

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import { FailureError } from '../failure';
 import { config } from '../config';
 import { createLogger, type Logger } from '../log';
 import type { Runtime } from '../runtime';
@@ -109,7 +110,7 @@ export async function handleTrpcRequest(
       }
     },
     onError({ error, path, type, ctx }) {
-      if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+      if (error.code !== 'INTERNAL_SERVER_ERROR' && !(error.cause instanceof FailureError)) return;
       const cause = error.cause ?? error;
       log.error('request failed', {
         requestId: ctx?.requestId ?? internalRequestId(error.message) ?? 'unknown',

@@ -6,6 +6,7 @@ import type { Role } from '../../db/types';
 import { InvalidEventError } from '../../events/stream';
 import { ConcurrencyError, ProjectionConflictError } from '../../events/errors';
 import { CommandError } from '../../events/errors';
+import { FailureError } from '../failure';
 import { ForbiddenError, QuotaExceededError, TooManyRequestsError } from '../limits/errors';
 import { requireMembership } from '../orgs/memberships';
 import { OrgSlug } from '../orgs/organizations';
@@ -78,6 +79,14 @@ const errors = t.middleware(async ({ ctx, next }) => {
     throw new TRPCError({ code: 'CONFLICT', message: 'It changed while you were changing it; try again' });
   if (cause instanceof ProjectionConflictError)
     throw new TRPCError({ code: 'CONFLICT', message: cause.message });
+  // A Mini's agent that could not be asked (model change, restart): the caller learns that, not
+  // the agent's address or its error text, which go to the log (http.ts onError).
+  if (cause instanceof FailureError)
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'The claw’s Mini could not be reached; try again shortly',
+      cause,
+    });
   // The caller gets a request id only; the cause rides along for the one place that logs it
   // (server/trpc/http.ts onError), and errorFormatter never puts a cause in a response.
   if (err.code === 'INTERNAL_SERVER_ERROR')

@@ -23,6 +23,7 @@ import { gatewayTokenSecret } from '../../server/secrets/secret-store';
 import { commandContext, devGatewayCommand, testKeySpec, testRuntime } from '../fixtures/fleet';
 import { realGatewayInstalled } from '../fixtures/gateways';
 import { netnsUnavailable, TestNetwork, type Spawned } from '../fixtures/netns/network';
+import { modelConfig } from '../../scripts/mini-agent/gateway-config';
 import { waitFor } from '../fixtures/processes';
 import { createTestCa, type TestCa } from '../fixtures/test-ca';
 
@@ -221,7 +222,17 @@ describe(
       // The model goes where an operator puts it: the agent's base config (`--gateway-config`),
       // under what the agent enforces. It is the model stand-in on the Mini's loopback.
       const modelBase = path.join(work, 'openclaw.base.json');
-      fs.writeFileSync(modelBase, JSON.stringify(modelStandInConfig(`http://127.0.0.1:${MODEL_PORT}/v1`)));
+      fs.writeFileSync(
+        modelBase,
+        JSON.stringify(
+          modelConfig({
+            api: 'openai-completions',
+            baseUrl: `http://127.0.0.1:${MODEL_PORT}/v1`,
+            model: 'mock-echo',
+            apiKey: 'mock-key',
+          }),
+        ),
+      );
       for (const mini of ['mini1', 'mini2'] as const) {
         const real = REAL && mini === 'mini1';
         const config = path.join(work, `${mini}-cloudflared.yml`);
@@ -503,31 +514,3 @@ describe(
     });
   },
 );
-
-/** The openclaw.json part that makes the stand-in (mini-sidecars.ts) every gateway's model. */
-function modelStandInConfig(baseUrl: string): Record<string, unknown> {
-  return {
-    models: {
-      mode: 'replace',
-      providers: {
-        mock: {
-          baseUrl,
-          apiKey: 'mock-key',
-          api: 'openai-completions',
-          models: [
-            {
-              id: 'mock-echo',
-              name: 'Mock Echo',
-              reasoning: false,
-              input: ['text'],
-              cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
-              contextWindow: 32000,
-              maxTokens: 1024,
-            },
-          ],
-        },
-      },
-    },
-    agents: { defaults: { model: { primary: 'mock/mock-echo' } } },
-  };
-}
