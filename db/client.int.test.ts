@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import { waitFor } from '../tests/fixtures/processes';
-import type { ConnectionMonitor } from './client';
+import { PREPARED, type ConnectionMonitor } from './client';
 import { isConnectionError } from './errors';
 import { createScratchDatabase, type ScratchDatabase } from './scratch';
 
@@ -59,6 +59,24 @@ describe(
           current_setting('idle_in_transaction_session_timeout') AS idle`.execute(database.db);
       assert.deepEqual(rows[0], { app: name, st: '4s', idle: '500ms' });
       await assert.rejects(sql`SELECT pg_sleep(5)`.execute(database.db), /statement timeout/);
+    });
+
+    it('runs a statement marked PREPARED as a named prepared statement, planned once per session', async () => {
+      const text = `${PREPARED} SELECT $1::int + 1 AS n`;
+      // One transaction: one session, so its own pg_prepared_statements shows what it prepared.
+      const seen = await database.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < 3; i++) {
+          const { rows } = await trx.executeQuery<{ n: number }>(CompiledQuery.raw(text, [i]));
+          assert.equal(rows[0]!.n, i + 1);
+        }
+        const unmarked = 'SELECT $1::int AS same';
+        await trx.executeQuery(CompiledQuery.raw(unmarked, [1]));
+        const { rows } = await sql<{ statement: string }>`
+          SELECT statement FROM pg_prepared_statements WHERE name LIKE 'claws\_%'`.execute(trx);
+        return rows.map((r) => r.statement);
+      });
+      assert.deepEqual(seen.filter((s) => s === text), [text]);
+      assert.ok(!seen.some((s) => s.includes('AS same')), 'an unmarked statement is not kept');
     });
 
     it('rejects the query of a connection killed under it, reports it, and goes on', async () => {

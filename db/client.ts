@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -138,7 +139,30 @@ function createPg(url: string, options: DatabaseOptions): ClawsDatabase {
 }
 
 /**
- * The pool as Kysely sees it, with two repairs for connections that die:
+ * A statement whose text starts with this comment runs as a named prepared statement: PostgreSQL
+ * parses and plans it once per connection, and every later run of the same text only binds and
+ * executes. For hot statements whose text takes a bounded number of shapes (the append); a
+ * statement built with a variable number of values would fill each connection's cache instead.
+ * PGlite ignores the mark (it is a comment).
+ */
+export const PREPARED = '/* prepared */';
+const preparedNames = new Map<string, string>();
+const PREPARED_NAMES_MAX = 2_000;
+
+function preparedIfMarked(args: unknown[]): unknown[] {
+  const [text, values] = args;
+  if (typeof text !== 'string' || !text.startsWith(PREPARED)) return args;
+  let name = preparedNames.get(text);
+  if (!name) {
+    if (preparedNames.size >= PREPARED_NAMES_MAX) preparedNames.clear();
+    name = `claws_${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`;
+    preparedNames.set(text, name);
+  }
+  return [{ name, text, values }];
+}
+
+/**
+ * The pool as Kysely sees it, with three repairs for connections that die:
  * - connect() tries again, backing off, while the database cannot be reached, until `windowMs`
  *   has passed. A query issued during a restart is then only late, and so is the worker's
  *   bookkeeping after a step the restart cut (releasing its lease): without it the claw would wait
@@ -147,6 +171,7 @@ function createPg(url: string, options: DatabaseOptions): ClawsDatabase {
  *   ends a session (a restart, pg_terminate_backend) the running query gets the FATAL error, but
  *   node-postgres marks the client unusable only once the socket closes, a moment later; Kysely
  *   releases it in between, and the next query would take the dead client from the pool.
+ * - a statement marked PREPARED runs as a named prepared statement (Kysely cannot name one).
  */
 function patientPool(
   pool: pg.Pool,
@@ -161,7 +186,7 @@ function patientPool(
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     Object.assign(client, {
       query: (...args: unknown[]) => {
-        const result = query(...args);
+        const result = query(...preparedIfMarked(args));
         if (result instanceof Promise)
           result.catch((err: unknown) => {
             if (!isConnectionError(err)) return;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { PREPARED } from '../db/client';
 import type { Database } from '../db/types';
 import { ConcurrencyError, classifyAppendError } from './errors';
 import type { AnyEventProjection, InlineProjection, ProjectionWrite, StreamProjection } from './projection';
@@ -69,7 +70,9 @@ export async function appendToStream<E extends Event, S extends { version: numbe
   const checks = writes.map(
     (w, i) => sql`claws_assert((SELECT count(*) FROM ${sql.ref(`p${i}`)}) = ${w.rows}, ${w.mismatch})`,
   );
-  const statement = sql<{ global_position: number; transaction_id: string }>`
+  // Prepared: its text has a few shapes (events per append, columns changed, projections touched),
+  // so each connection plans each shape once.
+  const statement = sql<{ global_position: number; transaction_id: string }>`${sql.raw(PREPARED)}
     WITH ev AS (
       INSERT INTO events (stream_id, stream_version, event_type, event_id, data, actor, correlation_id, causation_id, created_at)
       VALUES ${sql.join(eventRows)}
