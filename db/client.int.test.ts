@@ -75,7 +75,10 @@ describe(
           SELECT statement FROM pg_prepared_statements WHERE name LIKE 'claws\_%'`.execute(trx);
         return rows.map((r) => r.statement);
       });
-      assert.deepEqual(seen.filter((s) => s === text), [text]);
+      assert.deepEqual(
+        seen.filter((s) => s === text),
+        [text],
+      );
       assert.ok(!seen.some((s) => s.includes('AS same')), 'an unmarked statement is not kept');
     });
 

@@ -13,6 +13,7 @@ export const CLAW_STATUSES = [
   'degraded',
   'stopping',
   'stopped',
+  'restoring',
   'failed',
   'deleting',
   'deleted',
@@ -27,6 +28,7 @@ export const PROVISIONING_STEPS = [
   'stop_agent',
   'delete_bucket',
   'pause_agent',
+  'restore_backup',
 ] as const;
 export type ProvisioningStep = (typeof PROVISIONING_STEPS)[number];
 export const DEPLOYMENT_TARGETS = ['mac-mini', 'cloudflare'] as const;
@@ -45,6 +47,7 @@ export interface Database {
   organizations: OrganizationsTable;
   events: EventsTable;
   claws: ClawsTable;
+  claw_backups: ClawBackupsTable;
   mac_minis: MacMinisTable;
   secrets: SecretsTable;
   claw_leases: ClawLeasesTable;
@@ -106,6 +109,24 @@ export interface ClawsTable {
   retry_at: Date | null;
   warmup_ms: number | null;
   work_pending: boolean;
+  last_backup_at: Date | null;
+  restore_backup_id: string | null;
+  restore_resumes: boolean;
+}
+
+/** Why a backup was taken. */
+export const BACKUP_KINDS = ['scheduled', 'manual', 'before_stop'] as const;
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+
+/** The backups a claw's bucket holds, kept by ClawBackupTaken and ClawBackupPruned. */
+export interface ClawBackupsTable {
+  backup_id: string;
+  claw_id: string;
+  object_key: string;
+  bytes: number;
+  sha256: string;
+  kind: BackupKind;
+  taken_at: Date;
 }
 
 /** Projection of `mini-<id>` streams (plus `allocated`, counted from claw allocations). */

@@ -57,7 +57,7 @@ export async function appendToStream<E extends Event, S extends { version: numbe
   const eventIds = envelopes.map(() => randomUUID());
   let state = prior;
   for (const e of envelopes) state = target.evolve(state, e);
-  const writes = [target.write(prior, state!), ...eventWrites(registry, envelopes)];
+  const writes = [target.write(prior, state!), ...eventWrites(registry, envelopes, streamId)];
 
   const eventRows = envelopes.map(
     (e, i) =>
@@ -67,8 +67,10 @@ export async function appendToStream<E extends Event, S extends { version: numbe
   // The writes reference `ev` only through their row-count checks; PostgreSQL runs every
   // data-modifying CTE exactly once, in the same snapshot, whether or not it is read.
   const ctes = writes.map((w, i) => sql`, ${sql.ref(`p${i}`)} AS (${w.sql})`);
-  const checks = writes.map(
-    (w, i) => sql`claws_assert((SELECT count(*) FROM ${sql.ref(`p${i}`)}) = ${w.rows}, ${w.mismatch})`,
+  const checks = writes.flatMap((w, i) =>
+    w.rows === null
+      ? []
+      : [sql`claws_assert((SELECT count(*) FROM ${sql.ref(`p${i}`)}) = ${w.rows}, ${w.mismatch})`],
   );
   // Prepared: its text has a few shapes (events per append, columns changed, projections touched),
   // so each connection plans each shape once.
@@ -108,12 +110,16 @@ export async function appendToStream<E extends Event, S extends { version: numbe
   };
 }
 
-function eventWrites(registry: readonly InlineProjection[], events: readonly Envelope[]): ProjectionWrite[] {
+function eventWrites(
+  registry: readonly InlineProjection[],
+  events: readonly Envelope[],
+  streamId: string,
+): ProjectionWrite[] {
   const writes: ProjectionWrite[] = [];
   for (const p of registry) {
     if (p.kind !== 'events') continue;
     const handled = events.filter((e) => handles(p, e));
-    const w = handled.length ? p.write(handled) : null;
+    const w = handled.length ? p.write(handled, streamId) : null;
     if (w) writes.push(w);
   }
   return writes;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  BACKUP_KINDS,
   DEPLOYMENT_TARGETS,
   MODEL_PROVIDERS,
   PROVISIONING_STEPS,
@@ -26,6 +27,7 @@ import type { Envelope, Failure } from './types';
  * | `degraded`     | was active; its gateway is down or its Mini unreachable | nothing (the reconciler restarts it)                 | ClawDegraded                                     |
  * | `stopping`     | stop asked for; its gateway is being stopped            | pause_agent                                          | ClawStopRequested                                |
  * | `stopped`      | its gateway is stopped; port, bucket and files are kept | nothing (ClawStartRequested: provisioning again)     | ClawStopped                                      |
+ * | `restoring`    | its Mini is putting one of its backups in place         | restore_backup (then provisioning, or stopped again) | ClawRestoreRequested                             |
  * | `failed`       | provisioning gave up (`lastError` says why)             | stop_agent → release                                 | ProvisioningFailed                               |
  * | `deleting`     | deletion asked for; being taken apart                   | stop_agent → delete_bucket → release → finish_delete | ClawDeletionRequested                            |
  * | `deleted`      | gone: nothing runs, nothing is held                     | nothing                                              | ClawDeleted                                      |
@@ -47,6 +49,7 @@ export const CLAW_STATUS_MEANING = {
   degraded: 'Its gateway is down or unreachable; being restarted',
   stopping: 'Its gateway is being stopped',
   stopped: 'Stopped; its place, files and backup bucket are kept until it starts again',
+  restoring: 'One of its backups is being put in place; it starts again once that is done',
   failed: 'Provisioning gave up; see the last error',
   deleting: 'Being deleted: gateway, bucket and port are being released',
   deleted: 'Deleted; nothing runs and nothing is held',
@@ -59,6 +62,8 @@ const port = z.number().int().min(1).max(65535);
 const errorText = z.string().min(1).max(2000);
 const step = z.enum(PROVISIONING_STEPS);
 const who = z.string().min(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const objectKey = z.string().min(1).max(512);
 
 /** Secrets never appear in events; they carry fingerprints of them instead. */
 export const clawEventSchemas = {
@@ -122,6 +127,29 @@ export const clawEventSchemas = {
   ClawStartRequested: z.object({ requestedBy: who }),
   /** The Mini's agent took the restart (a new process, the same state), asked by `requestedBy`. */
   ClawRestarted: z.object({ requestedBy: who }),
+  /**
+   * The Mini's agent took a backup of the gateway's state with the gateway's own command and
+   * uploaded it into the claw's bucket at `objectKey`; `bytes` and `sha256` are of what it uploaded.
+   */
+  ClawBackupTaken: z.object({
+    backupId: uuid,
+    objectKey: objectKey,
+    bytes: z.number().int().min(0),
+    sha256,
+    kind: z.enum(BACKUP_KINDS),
+    takenAt: z.iso.datetime({ offset: true }),
+    requestedBy: who,
+  }),
+  /** A backup was attempted and did not reach the bucket (nothing of it is listed). */
+  ClawBackupFailed: z.object({ backupId: uuid, kind: z.enum(BACKUP_KINDS), error: errorText }),
+  /** Retention removed a backup from the bucket. */
+  ClawBackupPruned: z.object({ backupId: uuid, objectKey }),
+  /** Restore from one of the claw's backups asked for; the worker has its Mini put it in place. */
+  ClawRestoreRequested: z.object({ backupId: uuid, requestedBy: who }),
+  /** The Mini's agent checked the backup (size, sha256, the gateway's own verify) and put it in place. */
+  ClawRestored: z.object({ backupId: uuid, sha256, takenAt: z.iso.datetime({ offset: true }) }),
+  /** The restore was given up; the claw kept the state it had (the agent swaps only a verified backup). */
+  ClawRestoreFailed: z.object({ backupId: uuid, error: errorText }),
 } as const;
 
 /** `claw-<id>` streams. */
@@ -165,6 +193,12 @@ export interface ClawState {
   warmupMs: number | null;
   /** Whether the worker has a next step for this claw (`nextStep` is not null); its work queue. */
   workPending: boolean;
+  /** When its newest backup was taken (the scheduler's queue). */
+  lastBackupAt: Date | null;
+  /** The backup a `restoring` claw is being restored from. */
+  restoreBackupId: string | null;
+  /** Whether the claw runs again after the restore (it was running when the restore was asked for). */
+  restoreResumes: boolean;
 }
 
 // ─── 3. Evolve ─────────────────────────────────────────────────────────────────────────────────
@@ -198,6 +232,9 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       retryAt: null,
       warmupMs: null,
       workPending: true,
+      lastBackupAt: null,
+      restoreBackupId: null,
+      restoreResumes: false,
     });
   }
   if (!state) throw new Error(`${event.type} before ClawRequested`);
@@ -299,10 +336,38 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
         startedAt: event.createdAt,
         lastError: null,
       });
+    case 'ClawBackupTaken':
+      return withDerived({ ...s, lastBackupAt: new Date(event.data.takenAt) });
+    case 'ClawRestoreRequested':
+      return withDerived({
+        ...s,
+        ...progressed,
+        status: 'restoring',
+        restoreBackupId: event.data.backupId,
+        restoreResumes: s.status === 'active' || s.status === 'degraded',
+      });
+    case 'ClawRestored':
+    case 'ClawRestoreFailed': {
+      // The agent starts a gateway that ran before again, restored or not: the claw is confirmed
+      // ready the way a started one is (wait_ready), counted from now.
+      const after = s.restoreResumes
+        ? { status: 'provisioning' as const, agentRunning: true, startedAt: event.createdAt }
+        : { status: 'stopped' as const };
+      return withDerived({
+        ...s,
+        ...progressed,
+        ...after,
+        restoreBackupId: null,
+        restoreResumes: false,
+        lastError: event.type === 'ClawRestoreFailed' ? event.data.error : null,
+      });
+    }
     case 'GatewayTokenRotated':
     case 'ClawModelSet':
     case 'ClawModelCleared':
     case 'ClawRestarted':
+    case 'ClawBackupFailed':
+    case 'ClawBackupPruned':
       return withDerived(s);
   }
 }
@@ -388,6 +453,71 @@ export function decideRestart(claw: ClawState | null): void {
     throw preconditionFailed('The claw does not run on a Mini');
 }
 
+/** Whether a backup may be taken: the claw has a bucket and a Mini that holds its state. */
+export function decideBackup(claw: ClawState | null): ClawState {
+  if (!claw || claw.status === 'deleted') throw notFound('Claw');
+  if (claw.target !== 'mac-mini' || !claw.miniId || claw.miniPort === null || !claw.bucket)
+    throw preconditionFailed(`The claw has no state to back up yet (it is ${claw.status})`);
+  if (!BACKUP_STATUSES.has(claw.status))
+    throw preconditionFailed(
+      `A ${claw.status} claw cannot be backed up; try again once it is running or stopped`,
+    );
+  return claw;
+}
+const BACKUP_STATUSES = new Set<ClawStatus>(['active', 'degraded', 'stopped']);
+
+/** A restore of one of the claw's own backups, for a running or stopped claw. */
+export function decideRestore(
+  claw: ClawState | null,
+  backup: { backupId: string; clawId: string } | null,
+  requestedBy: string,
+): ClawEvent[] {
+  const c = decideBackup(claw);
+  if (!backup || backup.clawId !== c.id) throw notFound('Backup');
+  return [{ type: 'ClawRestoreRequested', data: { backupId: backup.backupId, requestedBy } }];
+}
+
+/** One backup as retention sees it. */
+export interface RetainedBackup {
+  backupId: string;
+  objectKey: string;
+  takenAt: Date;
+}
+
+export interface RetentionPolicy {
+  /** The newest this many are kept, whatever their age. */
+  keepLast: number;
+  /** …and the newest of each of the last this many days (UTC)… */
+  keepDaily: number;
+  /** …and the newest of each of the last this many ISO weeks. */
+  keepWeekly: number;
+}
+
+/** The backups retention removes: every one not kept by any of the policy's rules. */
+export function decideRetention(
+  backups: readonly RetainedBackup[],
+  policy: RetentionPolicy,
+  now: Date,
+): RetainedBackup[] {
+  const newestFirst = [...backups].sort((a, b) => b.takenAt.getTime() - a.takenAt.getTime());
+  const kept = new Set(newestFirst.slice(0, policy.keepLast).map((b) => b.backupId));
+  const keepNewestPer = (bucketOf: (d: Date) => number, count: number) => {
+    const current = bucketOf(now);
+    const seen = new Set<number>();
+    for (const b of newestFirst) {
+      const bucket = bucketOf(b.takenAt);
+      if (current - bucket >= count || seen.has(bucket)) continue;
+      seen.add(bucket);
+      kept.add(b.backupId);
+    }
+  };
+  const DAY = 86_400_000;
+  keepNewestPer((d) => Math.floor(d.getTime() / DAY), policy.keepDaily);
+  // Days since the epoch's Monday (1970-01-05), in weeks.
+  keepNewestPer((d) => Math.floor((d.getTime() - 4 * DAY) / (7 * DAY)), policy.keepWeekly);
+  return newestFirst.filter((b) => !kept.has(b.backupId));
+}
+
 /** The events a step appends once its side effect was seen to succeed. */
 export const stepSucceeded = {
   start_agent: (c: ClawState): ClawEvent[] => [
@@ -407,6 +537,12 @@ export const stepSucceeded = {
   ],
   finish_delete: (): ClawEvent[] => [{ type: 'ClawDeleted', data: {} }],
   pause_agent: (): ClawEvent[] => [{ type: 'ClawStopped', data: {} }],
+  restore_backup: (c: ClawState, backup: { sha256: string; takenAt: Date }): ClawEvent[] => [
+    {
+      type: 'ClawRestored',
+      data: { backupId: c.restoreBackupId!, sha256: backup.sha256, takenAt: backup.takenAt.toISOString() },
+    },
+  ],
 };
 
 /** The agent refused the claw's port (another process holds it): place the claw again. */
@@ -571,8 +707,20 @@ export function decideStepFailure(
         2000,
       ),
     );
-  const giveUp = isForwardStep(step) && (failure.kind === 'permanent' || attempt >= policy.maxAttempts);
-  if (giveUp) return [{ type: 'ProvisioningFailed', data: { step, error: failure.message } }];
+  const outOfLuck = failure.kind === 'permanent' || attempt >= policy.maxAttempts;
+  // A restore that cannot be done leaves the claw as it was (the agent swaps only a verified backup).
+  if (step === 'restore_backup' && outOfLuck)
+    return [
+      {
+        type: 'ClawRestoreFailed',
+        data: {
+          backupId: c.restoreBackupId!,
+          error: `The restore was given up: ${failure.message}`.slice(0, 2000),
+        },
+      },
+    ];
+  if (isForwardStep(step) && outOfLuck)
+    return [{ type: 'ProvisioningFailed', data: { step, error: failure.message } }];
   const retryAt = new Date(
     now.getTime() + backoffMs(attempt, policy.backoffBaseMs, policy.backoffMaxMs, random),
   );
@@ -632,6 +780,8 @@ export function nextStep(
       return 'finish_delete';
     case 'stopping':
       return 'pause_agent';
+    case 'restoring':
+      return 'restore_backup';
     case 'active':
     case 'degraded':
     case 'stopped':

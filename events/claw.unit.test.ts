@@ -3,10 +3,13 @@ import { describe, it } from 'node:test';
 import { decider } from '../tests/fixtures/decider';
 import {
   backoffMs,
+  decideBackup,
   decideDeletion,
   decideReadiness,
   decideRequest,
   decideRestart,
+  decideRestore,
+  decideRetention,
   decideRetry,
   decideStart,
   decideStop,
@@ -616,5 +619,128 @@ describe('stop, start and restart', () => {
   it('leaves a stopped claw to itself when the reconciler looks', () => {
     const s = given(...running, stopAsked, stopped).state!;
     assert.deepEqual(decideSighting(s, { agent: 'stopped' }), { events: [], restart: false });
+  });
+});
+
+describe('backups, restore and retention', () => {
+  const running = [requested, allocated, started, bucketed, activated] as const;
+  const backupId = '33333333-3333-4333-8333-333333333333';
+  const taken: ClawEvent = {
+    type: 'ClawBackupTaken',
+    data: {
+      backupId,
+      objectKey: `backups/x-${backupId}.tar.gz`,
+      bytes: 2048,
+      sha256: 'ab'.repeat(32),
+      kind: 'manual',
+      takenAt: '2026-12-02T10:00:00.000Z',
+      requestedBy: 'u',
+    },
+  };
+  const restoreAsked: ClawEvent = { type: 'ClawRestoreRequested', data: { backupId, requestedBy: 'u' } };
+  const stopped: ClawEvent[] = [
+    { type: 'ClawStopRequested', data: { requestedBy: 'u' } },
+    { type: 'ClawStopped', data: {} },
+  ];
+
+  it('backs up a running or stopped claw that has a bucket, and nothing without one', () => {
+    assert.equal(decideBackup(given(...running).state).id, clawId);
+    assert.equal(decideBackup(given(...running, ...stopped).state).status, 'stopped');
+    assert.throws(() => decideBackup(given(requested, allocated).state), /no state to back up yet/);
+    assert.throws(() => decideBackup(null), /Claw not found/);
+    assert.deepEqual(given(...running, taken).state!.lastBackupAt, new Date('2026-12-02T10:00:00.000Z'));
+  });
+
+  it('restores a running claw through restore_backup, then confirms it ready again', () => {
+    given(...running, taken)
+      .when((c) => decideRestore(c, { backupId, clawId }, 'u'))
+      .then([restoreAsked]);
+    const restoring = given(...running, taken, restoreAsked).state!;
+    assert.deepEqual(
+      [restoring.status, restoring.restoreBackupId, restoring.restoreResumes, nextStep(restoring)],
+      ['restoring', backupId, true, 'restore_backup'],
+    );
+    const restored = given(...running, taken, restoreAsked, {
+      type: 'ClawRestored',
+      data: { backupId, sha256: 'ab'.repeat(32), takenAt: '2026-12-02T10:00:00.000Z' },
+    }).state!;
+    assert.deepEqual(
+      [restored.status, restored.agentRunning, restored.restoreBackupId, nextStep(restored)],
+      ['provisioning', true, null, 'wait_ready'],
+      'the agent started the restored gateway: the worker confirms it the way it confirms a start',
+    );
+  });
+
+  it('a stopped claw is restored and stays stopped', () => {
+    const after = given(...running, ...stopped, taken, restoreAsked, {
+      type: 'ClawRestored',
+      data: { backupId, sha256: 'ab'.repeat(32), takenAt: '2026-12-02T10:00:00.000Z' },
+    }).state!;
+    assert.deepEqual([after.status, after.workPending], ['stopped', false]);
+  });
+
+  it('refuses a backup of another claw, or none, and a claw in the middle of something', () => {
+    given(...running)
+      .when((c) => decideRestore(c, null, 'u'))
+      .thenRefuses(/Backup not found/);
+    given(...running)
+      .when((c) => decideRestore(c, { backupId, clawId: miniId }, 'u'))
+      .thenRefuses(/Backup not found/);
+    given(...running, taken, restoreAsked)
+      .when((c) => decideRestore(c, { backupId, clawId }, 'u'))
+      .thenRefuses(/A restoring claw cannot be backed up/);
+  });
+
+  it('gives a restore up for good or after its attempts, keeping the state the claw had', () => {
+    const restoring = given(...running, taken, restoreAsked).state!;
+    const refused = decideStepFailure(
+      restoring,
+      'restore_backup',
+      { kind: 'permanent', message: 'sha256 differs' },
+      policy,
+      now,
+      half,
+    );
+    assert.deepEqual(refused, [
+      { type: 'ClawRestoreFailed', data: { backupId, error: 'The restore was given up: sha256 differs' } },
+    ]);
+    const failed = given(...running, taken, restoreAsked, refused[0]!).state!;
+    assert.deepEqual(
+      [failed.status, failed.agentRunning, failed.lastError?.includes('sha256 differs')],
+      ['provisioning', true, true],
+    );
+    const retried = decideStepFailure(
+      restoring,
+      'restore_backup',
+      { kind: 'retryable', message: 'agent offline' },
+      policy,
+      now,
+      half,
+    );
+    assert.equal(retried[0]!.type, 'ProvisioningStepFailed');
+  });
+
+  it('retention keeps the newest N and the newest of recent days and weeks, and prunes the rest', () => {
+    const day = 86_400_000;
+    const t0 = Date.parse('2026-12-02T12:00:00.000Z');
+    // Hourly for the last 3 days, plus one 20 days ago and one 90 days ago.
+    const backups = [
+      ...Array.from({ length: 72 }, (_, i) => ({
+        backupId: `h${i}`,
+        objectKey: `k${i}`,
+        takenAt: new Date(t0 - i * 3_600_000),
+      })),
+      { backupId: 'old20', objectKey: 'o20', takenAt: new Date(t0 - 20 * day) },
+      { backupId: 'old90', objectKey: 'o90', takenAt: new Date(t0 - 90 * day) },
+    ];
+    const pruned = decideRetention(backups, { keepLast: 5, keepDaily: 7, keepWeekly: 4 }, new Date(t0));
+    const kept = backups.filter((b) => !pruned.includes(b)).map((b) => b.backupId);
+    assert.deepEqual(kept.slice(0, 5), ['h0', 'h1', 'h2', 'h3', 'h4'], 'the newest five');
+    assert.ok(kept.includes('old20'), 'the newest of a week within the last four');
+    assert.ok(!kept.includes('old90'), 'older than every rule');
+    // 72 hours back from noon touch four days: the newest of each (today's is also the newest of
+    // all), and the newest of the previous week is one of those.
+    assert.deepEqual(kept.slice(5), ['h13', 'h37', 'h61', 'old20']);
+    assert.deepEqual(decideRetention([], { keepLast: 1, keepDaily: 0, keepWeekly: 0 }, new Date(t0)), []);
   });
 });

@@ -12,8 +12,8 @@ import type { Envelope, Event } from './types';
 /** One data-modifying statement a projection adds to an append (as a CTE), and the rows it must touch. */
 export interface ProjectionWrite {
   sql: RawBuilder<unknown>;
-  /** Rows the statement must return; any other count aborts the append as a concurrency error. */
-  rows: number;
+  /** Rows the statement must return; any other count aborts the append as a concurrency error (null: any). */
+  rows: number | null;
   /** Says what a different count means, for that error. */
   mismatch: string;
 }
@@ -60,11 +60,11 @@ export interface StreamProjection<
 export interface EventProjection<E extends Event, A, C extends string = string> extends ProjectionBase<C> {
   readonly kind: 'events';
   readonly eventTypes: readonly E['type'][];
-  /** The write for the events of one append that it handles (only those are passed), or null. */
-  write(events: readonly Envelope<E>[]): ProjectionWrite | null;
+  /** The write for the events of one append to `streamId` that it handles (only those are passed), or null. */
+  write(events: readonly Envelope<E>[], streamId: string): ProjectionWrite | null;
   /** Rebuild: an accumulator folded over the log in global order… */
   initial(): A;
-  fold(acc: A, event: Envelope<E>): void;
+  fold(acc: A, event: Envelope<E>, streamId: string): void;
   /** …and written once every stream projection has inserted its rows. */
   flush(db: Kysely<Database>, acc: A): Promise<void>;
 }

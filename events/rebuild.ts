@@ -67,7 +67,7 @@ export async function projectLog(
         const id = streamEntityId(row.stream_id);
         stream.folded.set(id, stream.target.evolve(stream.folded.get(id) ?? null, e));
       }
-      for (const { p, acc } of byType.get(e.type) ?? []) p.fold(acc, e);
+      for (const { p, acc } of byType.get(e.type) ?? []) p.fold(acc, e, row.stream_id);
     }
     count += rows.length;
     if (rows.length < batchSize) break;

@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { ClawsTable, Database } from '../db/types';
 import { clawStream, evolveClaw, type ClawState } from '../events/claw';
 import { rowProjection } from '../events/row-projection';
@@ -36,6 +36,9 @@ export function clawToRow(s: ClawState): ClawRow {
     retry_at: s.retryAt,
     warmup_ms: s.warmupMs,
     work_pending: s.workPending,
+    last_backup_at: s.lastBackupAt,
+    restore_backup_id: s.restoreBackupId,
+    restore_resumes: s.restoreResumes,
   };
 }
 
@@ -65,6 +68,9 @@ export function rowToClaw(r: ClawRow): ClawState {
     retryAt: r.retry_at,
     warmupMs: r.warmup_ms,
     workPending: r.work_pending,
+    lastBackupAt: r.last_backup_at,
+    restoreBackupId: r.restore_backup_id,
+    restoreResumes: r.restore_resumes,
   };
 }
 
@@ -171,4 +177,22 @@ export function dueClaws(db: Db, now: Date, limit: number, unclaimed: RawBuilder
     .limit(limit)
     .forUpdate('c')
     .skipLocked();
+}
+
+/**
+ * Running claws whose newest backup was taken before `takenBefore` (or never), the most overdue
+ * first: the backup scheduler's queue.
+ */
+export async function clawsDueForBackup(db: Db, takenBefore: Date, limit: number): Promise<ClawState[]> {
+  const rows = await db
+    .selectFrom('claws')
+    .selectAll()
+    .where('status', 'in', ['active', 'degraded'])
+    .where('bucket', 'is not', null)
+    .where('mini_id', 'is not', null)
+    .where((eb) => eb.or([eb('last_backup_at', 'is', null), eb('last_backup_at', '<', takenBefore)]))
+    .orderBy(sql`coalesce(last_backup_at, active_at)`)
+    .limit(limit)
+    .execute();
+  return rows.map(rowToClaw);
 }

@@ -5,6 +5,7 @@ import { liveClawBySlug, liveClaws, clawsProjection } from '../projections/claws
 import { fleetMinis, miniByHostname, minisProjection } from '../projections/minis';
 import {
   deleteClaw,
+  metaOf,
   requestClaw,
   restartClaw,
   retryClaw,
@@ -28,7 +29,9 @@ import { createOrganization, findOrganizationBySlug } from '../server/orgs/organ
 import { startProvisioning } from '../server/provisioning';
 import { createRuntime, type Runtime } from '../server/runtime';
 import { grantPlatformAdmin, replaceBootstrapCode } from '../server/auth/bootstrap';
+import { requestRestore, retentionOf, takeBackup } from '../server/claws/backups';
 import { rotateGatewayToken } from '../server/claws/rotate-token';
+import { backupsOfClaw } from '../projections/claw-backups';
 import { createDeploymentServices } from '../server/deployment';
 import { REMOTE_USAGE, RemoteUsageError, remoteClient, remoteErrorMessage, runRemote } from './cli/remote';
 
@@ -51,6 +54,9 @@ const USAGE = `Usage: npm run claws -- <command> [options] [--json]
   claw delete|retry <id|org/slug>
   claw stop|start|restart <id|org/slug>      (stop keeps the claw on its Mini; start brings it back)
   claw rotate-token <id|org/slug>            (a new gateway token; the gateway restarts with it)
+  claw backup <id|org/slug>                  (a backup now, into the claw's bucket)
+  claw backups <id|org/slug>                 (its backups, newest first)
+  claw restore <id|org/slug> --backup <id>   (rolls the claw back to that backup; the worker does it)
   keys status                                (how many secrets each key encrypts)
   keys reencrypt                             (every secret under the active key, after a rotation)
   admin bootstrap-code                       (a new one-time code for the first platform admin)
@@ -78,6 +84,7 @@ const { values: opts, positionals } = parseArgs({
     'port-stride': { type: 'string' },
     org: { type: 'string' },
     name: { type: 'string' },
+    backup: { type: 'string' },
     slug: { type: 'string' },
     reason: { type: 'string' },
     port: { type: 'string' },
@@ -238,6 +245,28 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       const claw = await findClaw(rt, ref);
       return print('Restarted.', await restartClaw(ctx, createDeploymentServices(rt).agents, claw.id));
     }
+    case 'claw backup': {
+      const claw = await findClaw(rt, ref);
+      const deps = {
+        store: rt.store,
+        buckets: rt.buckets,
+        agents: createDeploymentServices(rt).agents,
+        retention: retentionOf(rt.config),
+      };
+      const b = await takeBackup(deps, metaOf(ctx), claw.id, 'manual');
+      return print(`Backup ${b.backupId} of ${claw.slug}: ${b.bytes} bytes, sha256 ${b.sha256}.`, b);
+    }
+    case 'claw backups': {
+      const backups = await backupsOfClaw(db, (await findClaw(rt, ref)).id);
+      const lines = backups.map(
+        (b) => `${b.backupId}  ${b.takenAt.toISOString()}  ${String(b.bytes).padStart(12)} B  ${b.kind}`,
+      );
+      return print(lines.join('\n') || 'No backups.', backups);
+    }
+    case 'claw restore': {
+      const claw = await findClaw(rt, ref);
+      return print('Restore requested.', await requestRestore(ctx, claw.id, need('backup')));
+    }
     case 'claw rotate-token': {
       const claw = await findClaw(rt, ref);
       const r = await rotateGatewayToken(ctx, createDeploymentServices(rt).agents, claw.id);
@@ -300,7 +329,12 @@ if (opts.help) {
     const token = process.env.CLAWS_TOKEN;
     if (!token)
       throw new RemoteUsageError('CLAWS_TOKEN is required with --url (an API token of the organization)');
-    await runRemote(remoteClient(url, token), positionals, { name: opts.name, org: opts.org }, print);
+    await runRemote(
+      remoteClient(url, token),
+      positionals,
+      { name: opts.name, org: opts.org, backup: opts.backup },
+      print,
+    );
   } catch (err) {
     console.error(`error: ${remoteErrorMessage(err)}`);
     if (err instanceof RemoteUsageError) console.error(`\n${REMOTE_USAGE}`);

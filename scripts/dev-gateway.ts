@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
 import { openclawConnect, request } from '../server/gateway/openclaw-client';
+import {
+  BackupCommandError,
+  backupCreate,
+  backupRestore,
+  backupVerify,
+  defaultOutputDir,
+} from './dev-gateway/backup';
 import { readGatewayFileSettings, type GatewayFileSettings } from './dev-gateway/config-file';
 import { startDevGateway } from './dev-gateway/server';
 
@@ -7,6 +14,8 @@ import { startDevGateway } from './dev-gateway/server';
  * A dev OpenClaw gateway for local runs and tests, with the real gateway's command line:
  *   dev-gateway gateway run --port <P> --bind loopback --auth token [--token T] [--allow-unconfigured]
  *   dev-gateway devices list --json | devices approve <requestId> --json
+ *   dev-gateway backup create [--verify] [--output DIR] --json | backup verify ARCHIVE --json |
+ *               backup restore ARCHIVE --target DIR --json   (OpenClaw's shapes: dev-gateway/backup.ts)
  * The token comes from --token, OPENCLAW_GATEWAY_TOKEN or, as a Mini agent hands it over, the
  * config file's gateway.auth.token (OPENCLAW_CONFIG_PATH, else <OPENCLAW_STATE_DIR>/openclaw.json),
  * which also gives trusted proxies and allowed origins (dev-gateway/config-file.ts).
@@ -26,9 +35,40 @@ const { values, positionals } = parseArgs({
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
     'allow-unconfigured': { type: 'boolean' },
+    output: { type: 'string' },
+    target: { type: 'string' },
+    verify: { type: 'boolean' },
   },
 });
 const env = process.env;
+const [group, action, arg] = positionals;
+
+// Backups first: they read the state and config files themselves, and need no token.
+if (group === 'backup') runBackup();
+
+/** Like `openclaw backup … --json`: one JSON result on stdout; a failure is exit 1 with {ok: false}. */
+function runBackup(): never {
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  try {
+    const result =
+      action === 'create'
+        ? backupCreate(env, str(values.output) ?? defaultOutputDir(), values.verify === true)
+        : action === 'verify' && arg
+          ? backupVerify(arg)
+          : action === 'restore' && arg && str(values.target)
+            ? backupRestore(arg, str(values.target)!)
+            : fail(
+                'usage: dev-gateway backup create [--verify] [--output DIR] | verify ARCHIVE | restore ARCHIVE --target DIR',
+              );
+    console.log(JSON.stringify(result, null, 2));
+    process.exit(0);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof BackupCommandError)) console.error(err);
+    console.log(JSON.stringify({ ok: false, error: { type: 'cli_error', message } }, null, 2));
+    process.exit(1);
+  }
+}
 const num = (v: string | undefined, fallback: number) =>
   v && Number.isFinite(Number(v)) ? Number(v) : fallback;
 const list = (v: string | undefined) =>
@@ -50,7 +90,6 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [group, action, arg] = positionals;
 if (group === 'gateway' && action === 'run') {
   if (values.auth !== undefined && values.auth !== 'token')
     fail('only --auth token is supported by the dev gateway');

@@ -67,6 +67,24 @@ const EnvSchema = z.object({
   R2_SECRET_ACCESS_KEY: optionalString,
   R2_REGION: z.string().default('auto'),
   BUCKET_DIR: optionalString,
+  /**
+   * Local buckets (no R2 configured) are served to the Minis' agents from this address, through
+   * presigned URLs; a Mini elsewhere needs BUCKET_PUBLIC_URL to reach it (or R2).
+   */
+  BUCKET_LISTEN_HOST: z.string().default('127.0.0.1'),
+  BUCKET_LISTEN_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  BUCKET_PUBLIC_URL: optionalString,
+  /** Every running claw is backed up this often (fleet-wide). */
+  BACKUP_INTERVAL_MS: z.coerce.number().int().min(60_000).default(3_600_000),
+  /** How often the backup scheduler looks for claws due, and how many it backs up at once. */
+  BACKUP_CHECK_MS: z.coerce.number().int().positive().default(60_000),
+  BACKUP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Retention: the newest N, plus the newest of each of the last N days and N weeks. */
+  BACKUP_KEEP_LAST: z.coerce.number().int().min(1).default(5),
+  BACKUP_KEEP_DAILY: z.coerce.number().int().min(0).default(7),
+  BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).default(4),
+  /** How long a backup or restore may take on the Mini (hundreds of MB included). */
+  BACKUP_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   CLAWS_WORKER: bool(true),
   /** Local runs only: start a Mini agent with dev gateways and register it when the fleet is empty. */
   CLAWS_DEV_MINI: bool(true),

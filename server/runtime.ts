@@ -3,6 +3,7 @@ import { openDatabase } from '../db/open';
 import { EventStore } from '../events/store';
 import { inlineProjections } from '../projections';
 import { configurePasswordHashing } from './auth/passwords';
+import { createBucketStore, type BucketStore } from './buckets';
 import { config as processConfig, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { loadOrCreateLocalKeyRing } from './secrets/local-keyring';
@@ -20,6 +21,8 @@ export interface Runtime {
   store: EventStore;
   secrets: SecretStore;
   keyRing: KeyRing;
+  /** The claws' backup buckets (R2 when configured, else local directories served on loopback). */
+  buckets: BucketStore;
   close(): Promise<void>;
 }
 
@@ -43,18 +46,39 @@ export async function createRuntime(cfg: Config, options: RuntimeOptions = {}): 
   });
   const store = createEventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
+  const buckets = bucketStoreFor(cfg);
   return {
     config: cfg,
     database,
     store,
     secrets,
     keyRing,
+    buckets,
     async close() {
+      await buckets.close();
       await store.close();
       await database.close();
     },
   };
 }
+
+/** R2 (any S3) when an endpoint and keys are configured, else local directories. */
+export const bucketStoreFor = (cfg: Config): BucketStore =>
+  createBucketStore(
+    cfg.R2_ENDPOINT && cfg.R2_ACCESS_KEY_ID && cfg.R2_SECRET_ACCESS_KEY
+      ? {
+          endpoint: cfg.R2_ENDPOINT,
+          accessKeyId: cfg.R2_ACCESS_KEY_ID,
+          secretAccessKey: cfg.R2_SECRET_ACCESS_KEY,
+          region: cfg.R2_REGION,
+        }
+      : {
+          rootDir: cfg.BUCKET_DIR ?? `${cfg.dataDir}/buckets`,
+          listenHost: cfg.BUCKET_LISTEN_HOST,
+          listenPort: cfg.BUCKET_LISTEN_PORT,
+          publicBaseUrl: cfg.BUCKET_PUBLIC_URL,
+        },
+  );
 
 /** The settings every PostgreSQL session of this process starts with (config.ts has the defaults). */
 export const sessionSettings = (cfg: Config, component: string): SessionSettings => ({

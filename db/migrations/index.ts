@@ -7,6 +7,7 @@ import * as m0005edge from './2026_12_03_0005_mini_edge';
 import * as m0006 from './2026_12_03_0006_agent_cert_fingerprint';
 import * as identityHardening from './2026_12_03_0007_identity_hardening';
 import * as m0008 from './2026_12_03_0008_claw_started_at';
+import * as m0009 from './2026_12_04_0009_backups';
 
 /** A static list, so a bundled server needs no file-system migration loader. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_03_0006_agent_cert_fingerprint': m0006,
   '2026_12_03_0007_identity_hardening': identityHardening,
   '2026_12_03_0008_claw_started_at': m0008,
+  '2026_12_04_0009_backups': m0009,
 };

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createDatabase } from '../../db/client';
 import { migrateToLatest } from '../../db/migrate';
 import { clawsProjection } from '../../projections/claws';
-import { createEventStore } from '../../server/runtime';
+import { bucketStoreFor, createEventStore } from '../../server/runtime';
 import type { ClawState } from '../../events/claw';
 import { signup } from '../../server/auth/users';
 import { requestClaw } from '../../server/claws/commands';
@@ -40,12 +40,17 @@ try {
   const keyRing = parseKeyRing(`b1:${Buffer.alloc(32, 9).toString('base64')}`);
   const store = createEventStore(database);
   const secrets = new SecretStore(database.db, keyRing);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'claws-live-')),
+  });
   const runtime = {
-    config: loadConfig({ NODE_ENV: 'test', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'claws-live-')) }),
+    config,
     database,
     store,
     secrets,
     keyRing,
+    buckets: bucketStoreFor(config),
     close: async () => {},
   };
   const user = await signup(database.db, {

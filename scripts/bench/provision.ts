@@ -67,7 +67,8 @@ try {
   const secrets = new SecretStore(database.db, keyRing);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'claws-bench-prov-'));
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir });
-  const runtime = { config, database, store, secrets, keyRing, close: async () => {} };
+  const buckets = new LocalBucketStore({ rootDir: path.join(dataDir, 'buckets') });
+  const runtime = { config, database, store, secrets, keyRing, buckets, close: () => buckets.close() };
   // An instant plain-HTTP stand-in for the agent: the bench measures the control plane alone.
   const ctx = { store, secrets, actor: 'system:bench' as const, production: false };
   for (let i = 0; i < MINIS; i++)
@@ -86,7 +87,7 @@ try {
     {
       store,
       secrets,
-      buckets: new LocalBucketStore(path.join(dataDir, 'buckets')),
+      buckets,
       deploymentFor: deployments.forTarget,
       // The gateway handshake is on the Mini too; here it answers at once, like the agent.
       verifyAccess: async () => ({ ok: true, deviceId: 'ab'.repeat(32) }),

@@ -13,7 +13,9 @@ export const REMOTE_USAGE = `Remote (with --url <server> and CLAWS_TOKEN=claws_â
   claw list                                  
   claw show <slug>                           (with its timeline)
   claw create --name <name>
-  claw delete|retry|stop|start|restart <slug>`;
+  claw delete|retry|stop|start|restart <slug>
+  claw backup|backups <slug>
+  claw restore <slug> --backup <id>`;
 
 export class RemoteUsageError extends Error {}
 
@@ -43,7 +45,7 @@ function clawRef(ref: string | undefined, org: string): { orgSlug: string; clawS
 export async function runRemote(
   client: Client,
   [group, action, ref]: string[],
-  opts: { name?: string; org?: string },
+  opts: { name?: string; org?: string; backup?: string },
   print: Print,
 ): Promise<void> {
   const me = await client.apiTokens.whoami.query();
@@ -81,6 +83,23 @@ export async function runRemote(
       return print('Start requested.', await client.claws.start.mutate(clawRef(ref, org)));
     case 'claw restart':
       return print('Restarted.', await client.claws.restart.mutate(clawRef(ref, org)));
+    case 'claw backup': {
+      const b = await client.claws.backupNow.mutate(clawRef(ref, org));
+      return print(`Backup ${b.backupId}: ${b.bytes} bytes.`, b);
+    }
+    case 'claw backups': {
+      const { backups } = await client.claws.backups.query(clawRef(ref, org));
+      const lines = backups.map(
+        (b) =>
+          `${b.backupId}  ${new Date(b.takenAt).toISOString()}  ${String(b.bytes).padStart(12)} B  ${b.kind}`,
+      );
+      return print(lines.join('\n') || 'No backups.', backups);
+    }
+    case 'claw restore': {
+      if (!opts.backup) throw new RemoteUsageError('--backup <id> is required');
+      const r = { ...clawRef(ref, org), backupId: opts.backup };
+      return print('Restore requested.', await client.claws.restore.mutate(r));
+    }
     default:
       throw new RemoteUsageError(
         group ? `Not available remotely: ${[group, action].filter(Boolean).join(' ')}` : 'No command given',

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { ChatHistoryFile } from './chat-store';
 import { canonicalSessionKey } from './protocol';
 
 /**
  * A tiny deterministic "model": it streams a reply word by word as `chat` delta events, then a
- * final one, per run; runs are keyed by idempotencyKey (resending one is deduplicated).
+ * final one, per run; runs are keyed by idempotencyKey (resending one is deduplicated). With a
+ * history file (chat-store.ts) the history is loaded at start and saved on every message, so it
+ * outlives the process like the real gateway's sessions.
  */
 export interface ChatMessage {
   role: 'user' | 'assistant';
@@ -36,7 +39,14 @@ export class ChatEngine {
   constructor(
     private readonly broadcast: Broadcast,
     private readonly wordDelayMs: number,
-  ) {}
+    private readonly store?: ChatHistoryFile,
+  ) {
+    const saved = store?.load();
+    if (saved) {
+      this.#seq = saved.seq;
+      for (const [key, messages] of Object.entries(saved.sessions)) this.#history.set(key, messages);
+    }
+  }
 
   static replyTo(message: string): string {
     return `Hello from the Claws dev gateway. You said: ${message.trim().slice(0, 500) || '(nothing)'}`;
@@ -155,5 +165,6 @@ export class ChatEngine {
     const list = this.#history.get(sessionKey) ?? [];
     list.push(m);
     this.#history.set(sessionKey, list);
+    this.store?.save({ version: 1, seq: this.#seq, sessions: Object.fromEntries(this.#history) });
   }
 }

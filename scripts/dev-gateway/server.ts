@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 import { ChatEngine } from './chat';
+import { ChatHistoryFile } from './chat-store';
 import { refuse, sendEvent, type Conn } from './connection';
 import { grantFor, pairingRequired } from './grant';
 import { checkConnect } from './handshake-checks';
@@ -44,13 +45,17 @@ export function startDevGateway(o: DevGatewayOptions) {
   const conns = new Set<Conn>();
   const starting = () => Date.now() - startedAt < o.startupMs;
 
-  const chat = new ChatEngine((sessionKey, event, payload) => {
-    for (const c of conns) {
-      if (!c.authed || !(c.scopes.has('operator.read') || c.scopes.has('operator.admin'))) continue;
-      if (c.sessionScoped && !c.subscriptions.has(sessionKey)) continue;
-      sendEvent(c, event, payload);
-    }
-  }, o.wordDelayMs);
+  const chat = new ChatEngine(
+    (sessionKey, event, payload) => {
+      for (const c of conns) {
+        if (!c.authed || !(c.scopes.has('operator.read') || c.scopes.has('operator.admin'))) continue;
+        if (c.sessionScoped && !c.subscriptions.has(sessionKey)) continue;
+        sendEvent(c, event, payload);
+      }
+    },
+    o.wordDelayMs,
+    o.stateDir ? new ChatHistoryFile(o.stateDir) : undefined,
+  );
 
   const server = http.createServer((req, response) => {
     const json = (status: number, body: unknown) => {

@@ -1,11 +1,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import type { GatewayModel, RefusalCode, StartClawRequest } from '../../server/fleet/agent-api';
+import type {
+  BackupClawRequest,
+  GatewayModel,
+  RefusalCode,
+  RestoreClawRequest,
+  StartClawRequest,
+} from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
+import { backupClaw, restoreClaw, type BackupOutcome, type ClawBackupContext } from './backup';
 import type { AgentConfig } from './config';
 import { removeGatewayFiles } from './gateway-files';
 import type { ClawIsolation } from './isolation';
 import { isolationDriver } from './isolation-drivers';
+import { gatewayDirs, gatewayLaunchSpec, type GatewayLaunchInput } from './launch-spec';
 import { prepareClawsDir } from './preflight';
 import { portInUse } from './processes';
 import { StateStore, type ClawRecord } from './state-store';
@@ -181,6 +189,61 @@ export class MiniAgent {
     );
   }
 
+  // ─── Durable claws (backup.ts) ─────────────────────────────────────────────────────────────
+
+  /**
+   * The claw's gateway backs its state up (running or stopped) and the agent uploads the archive.
+   * In the claw's lock: no start, stop or restore of the claw interleaves with it.
+   */
+  backupClaw(clawId: string, req: BackupClawRequest): Promise<BackupOutcome | 'unknown'> {
+    return this.#withLock(clawId, async () => {
+      const s = this.#claws.get(clawId);
+      if (!s) return 'unknown';
+      return backupClaw(await this.#backupContext(s.record), req);
+    });
+  }
+
+  /**
+   * The claw's state becomes the backup's. Its gateway is stopped only once the backup passed every
+   * check, and started again afterwards (a new supervisor, as a restart makes) if it ran before.
+   */
+  restoreClaw(clawId: string, req: RestoreClawRequest): Promise<'restored' | 'unknown'> {
+    return this.#withLock(clawId, async () => {
+      const s = this.#claws.get(clawId);
+      if (!s) return 'unknown';
+      await restoreClaw(await this.#backupContext(s.record), req, {
+        pause: async () => {
+          if (s.record.stopped) return false;
+          await s.stop();
+          this.persist();
+          return true;
+        },
+        resume: () => {
+          const fresh = this.#supervisor({ ...s.record });
+          this.#claws.set(clawId, fresh);
+          this.persist();
+          fresh.start();
+        },
+      });
+      return 'restored';
+    });
+  }
+
+  async #backupContext(record: ClawRecord): Promise<ClawBackupContext> {
+    const launch = this.#launchInput(record);
+    // The claw's user exists once its gateway ever started; ensureUser is idempotent and cheap then.
+    const user = this.isolation.separateUsers
+      ? await this.isolation.ensureUser(record.clawId, gatewayDirs(launch.clawDir).home)
+      : undefined;
+    return {
+      clawId: record.clawId,
+      gatewayCommand: this.config.gatewayCommand,
+      spec: gatewayLaunchSpec({ ...launch, claw: record, ...(user ? { user } : {}) }),
+      secrets: [record.gatewayToken, ...(record.model ? [record.model.apiKey] : [])],
+      log: this.log.child({ clawId: record.clawId }),
+    };
+  }
+
   status(clawId: string): ClawSnapshot | undefined {
     const s = this.#claws.get(clawId);
     if (!s) return undefined;
@@ -263,14 +326,7 @@ export class MiniAgent {
 
   #supervisor(record: ClawRecord): ClawSupervisor {
     const s: ClawSupervisor = new ClawSupervisor(record, {
-      launch: {
-        gatewayCommand: this.config.gatewayCommand,
-        trustedProxies: this.config.trustedProxies,
-        clawDir: this.clawDir(record.clawId),
-        agentEnv: process.env,
-        passEnv: this.config.gatewayPassEnv,
-        ...(this.config.gatewayBaseConfig ? { baseConfig: this.config.gatewayBaseConfig } : {}),
-      },
+      launch: this.#launchInput(record),
       isolation: this.isolation,
       tuning: this.config.tuning,
       log: this.log.child({ clawId: record.clawId, port: record.port }),
@@ -279,6 +335,18 @@ export class MiniAgent {
       },
     });
     return s;
+  }
+
+  /** Everything a claw's launch spec needs but its record and user: the supervisor's and backup's alike. */
+  #launchInput(record: ClawRecord): Omit<GatewayLaunchInput, 'claw' | 'user'> {
+    return {
+      gatewayCommand: this.config.gatewayCommand,
+      trustedProxies: this.config.trustedProxies,
+      clawDir: this.clawDir(record.clawId),
+      agentEnv: process.env,
+      passEnv: this.config.gatewayPassEnv,
+      ...(this.config.gatewayBaseConfig ? { baseConfig: this.config.gatewayBaseConfig } : {}),
+    };
   }
 
   async #withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -1,10 +1,14 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { z } from 'zod';
 import {
   agentPaths,
+  BackupClawRequest,
   ClawId,
   matchClawPath,
+  RestoreClawRequest,
   StartClawRequest,
+  type BackupClawResponse,
   type ClawStatusReport,
   type ErrorResponse,
   type HealthResponse,
@@ -13,6 +17,7 @@ import {
 } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import { sameSecret, type MiniAgent } from './agent';
+import { BackupFailure } from './backup';
 import { hostAllowed, type HostNames } from './host-check';
 
 /**
@@ -25,7 +30,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** A 2xx answer, in one of the contract's shapes. */
 interface Answer {
   status: number;
-  body: OkResponse | HealthResponse | ListClawsResponse | ClawStatusReport;
+  body: OkResponse | HealthResponse | ListClawsResponse | ClawStatusReport | BackupClawResponse;
 }
 
 class HttpError extends Error {
@@ -106,18 +111,8 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
     if (p === agentPaths.claws) {
       allow(method, ['GET', 'POST']);
       if (method === 'GET') return { status: 200, body: { ok: true, claws: agent.list() } };
-      const input = StartClawRequest.safeParse(await readJson(req));
-      if (!input.success) {
-        const issues = input.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        throw new HttpError(
-          400,
-          `Invalid claw: ${issues.map((i) => `${i.path || 'body'}: ${i.message}`).join('; ')}`,
-          {
-            issues,
-          },
-        );
-      }
-      const result = await agent.startClaw(input.data);
+      const input = parseBody(StartClawRequest, await readJson(req), 'claw');
+      const result = await agent.startClaw(input);
       if (!result.ok) throw new HttpError(409, result.conflict, result.code ? { code: result.code } : {});
       return { status: 200, body: ok };
     }
@@ -149,6 +144,20 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
         if (r === 'stopped') throw new HttpError(409, `Claw ${id} is stopped; start it instead`);
         return { status: 200, body: ok };
       }
+      if (claw.route === 'clawBackup') {
+        allow(method, ['POST']);
+        const input = parseBody(BackupClawRequest, await readJson(req), 'backup request');
+        const r = await backupFailures(agent.backupClaw(id, input));
+        if (r === 'unknown') throw new HttpError(404, `Unknown claw ${id}`);
+        return { status: 200, body: { ok: true, ...r } };
+      }
+      if (claw.route === 'clawRestore') {
+        allow(method, ['POST']);
+        const input = parseBody(RestoreClawRequest, await readJson(req), 'restore request');
+        const r = await backupFailures(agent.restoreClaw(id, input));
+        if (r === 'unknown') throw new HttpError(404, `Unknown claw ${id}`);
+        return { status: 200, body: ok };
+      }
       allow(method, ['DELETE']);
       await agent.stopClaw(id);
       return { status: 200, body: ok };
@@ -157,6 +166,29 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
   }
 
   return server;
+}
+
+/** The body as `schema` takes it, or a 400 that lists what is wrong (never the values themselves). */
+function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: string): z.infer<T> {
+  const input = schema.safeParse(body);
+  if (input.success) return input.data;
+  const issues = input.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  throw new HttpError(
+    400,
+    `Invalid ${what}: ${issues.map((i) => `${i.path || 'body'}: ${i.message}`).join('; ')}`,
+    {
+      issues,
+    },
+  );
+}
+
+/** A backup or restore that failed in a way the contract names becomes its status (and code). */
+function backupFailures<T>(p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => {
+    if (err instanceof BackupFailure)
+      throw new HttpError(err.status, err.message, err.code ? { code: err.code } : {});
+    throw err;
+  });
 }
 
 function pathOf(req: http.IncomingMessage): string {

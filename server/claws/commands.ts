@@ -51,7 +51,8 @@ export const metaOf = (ctx: CommandContext) => ({
   actor: ctx.actor,
   correlationId: ctx.correlationId ?? randomUUID(),
 });
-const requester = (actor: Actor) => actor.slice(actor.indexOf(':') + 1);
+/** Who asked, as events record it: the actor without its kind. */
+export const requester = (actor: Actor) => actor.slice(actor.indexOf(':') + 1);
 
 /** The slug a claw named `name` gets (the dashboard shows it before the claw is created). */
 export const clawSlugFor = (name: string) => slugify(ClawName.parse(name), 50);

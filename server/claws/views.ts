@@ -30,6 +30,7 @@ export function clawView(c: ClawState, miniHostname: string | null = null, audie
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
     activeAt: c.activeAt,
+    lastBackupAt: c.lastBackupAt,
     steps: {
       requested: true,
       miniAllocated: c.tunnelHostname !== null,
@@ -49,6 +50,8 @@ const FAILURES = new Set([
   'ClawDegraded',
   'PortRefused',
   'GatewayAbandoned',
+  'ClawBackupFailed',
+  'ClawRestoreFailed',
 ]);
 
 /** The failure texts of claw events (ProvisioningStepFailed.error, ClawDegraded.reason, …). */

@@ -23,4 +23,10 @@ export class CloudflareDeploymentService implements ClawDeploymentService {
   async pause(): Promise<void> {
     // Likewise: nothing runs here.
   }
+  async backup(): Promise<never> {
+    this.#unsupported();
+  }
+  async restore(): Promise<void> {
+    this.#unsupported();
+  }
 }

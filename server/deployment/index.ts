@@ -13,6 +13,7 @@ export function createDeploymentServices(runtime: Runtime) {
       return { deviceId: identity.deviceId, publicKey: identity.publicKey };
     },
     runtime.config.AGENT_TIMEOUT_MS,
+    runtime.config.BACKUP_TIMEOUT_MS,
   );
   const cloudflare = new CloudflareDeploymentService();
   const services: Record<string, ClawDeploymentService> = { 'mac-mini': macMini, cloudflare };

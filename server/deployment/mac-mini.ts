@@ -4,6 +4,8 @@ import type { ClawSummary, ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import type { MiniAgents } from '../fleet/reconciler';
+import type { PresignedRequest } from '../buckets';
+import type { BackupAgent } from '../claws/backups';
 import { gatewayModelOf } from '../claws/model';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { permanent } from '../failure';
@@ -13,7 +15,7 @@ import { type ClawDeploymentService, type GatewayStatusReport } from './types';
  * Runs claws on Mac Minis through each Mini's agent. The gateway token is decrypted here, only to
  * hand it to the agent that starts the gateway; the agent token only to authenticate to the agent.
  */
-export class MacMiniDeploymentService implements ClawDeploymentService, HealthProbe, MiniAgents {
+export class MacMiniDeploymentService implements ClawDeploymentService, HealthProbe, MiniAgents, BackupAgent {
   readonly target = 'mac-mini' as const;
   #clients = new Map<string, { key: string; client: AgentClient }>();
 
@@ -21,6 +23,7 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
     private readonly secrets: SecretStore,
     private readonly device: () => Promise<ControlPlaneDevice>,
     private readonly timeoutMs: number,
+    private readonly backupTimeoutMs: number = 600_000,
   ) {}
 
   async #client(mini: MiniState | null): Promise<AgentClient> {
@@ -91,6 +94,32 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   /** A new gateway process for a running claw, its state kept (`claws claw restart`, the page). */
   async restart(claw: ClawState, mini: MiniState | null): Promise<void> {
     await (await this.#client(mini)).restartClaw(claw.id);
+  }
+
+  /** The agent archives the claw's state with the gateway's own command and uploads it to `upload`. */
+  async backup(
+    claw: ClawState,
+    mini: MiniState | null,
+    request: { backupId: string; upload: PresignedRequest },
+  ): Promise<{ bytes: number; sha256: string; createdAt: string }> {
+    const upload = { ...request.upload, method: 'PUT' as const };
+    return (await this.#client(mini)).backupClaw(
+      claw.id,
+      { ...request, upload },
+      { timeoutMs: this.backupTimeoutMs },
+    );
+  }
+
+  /** The agent downloads, checks and puts a backup in place; a gateway that ran runs again. */
+  async restore(
+    claw: ClawState,
+    mini: MiniState | null,
+    request: { backupId: string; download: PresignedRequest; sha256: string; bytes: number },
+  ): Promise<void> {
+    const download = { ...request.download, method: 'GET' as const };
+    await (
+      await this.#client(mini)
+    ).restoreClaw(claw.id, { ...request, download }, { timeoutMs: this.backupTimeoutMs });
   }
 
   async check(mini: MiniState): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
+import type { BackupAgent } from '../claws/backups';
 
 export type GatewayStatus = 'starting' | 'running' | 'stopped' | 'failed' | 'unknown';
 
@@ -14,7 +15,7 @@ export interface GatewayStatusReport {
  * Where a claw's gateway runs. The worker drives every target through the same three calls; each
  * call is idempotent per claw, so a retry after a crash repeats harmlessly.
  */
-export interface ClawDeploymentService {
+export interface ClawDeploymentService extends BackupAgent {
   readonly target: 'mac-mini' | 'cloudflare';
   start(claw: ClawState, mini: MiniState | null): Promise<void>;
   status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport>;

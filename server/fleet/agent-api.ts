@@ -13,6 +13,12 @@ import { z } from 'zod';
  *   POST   /claws/:id/stop    → 200 OkResponse: the gateway stops, the claw's record, files and user
  *                               stay (a POST /claws starts it again); also for unknown claws
  *   POST   /claws/:id/restart → 200 OkResponse | 404 (unknown) | 409 (stopped): a new gateway process
+ *   POST   /claws/:id/backup  BackupClawRequest → 200 BackupClawResponse | 404 (unknown) | 502 (the
+ *                               upload failed): the gateway's own backup of its state, uploaded to
+ *                               the presigned URL; running or stopped claws alike
+ *   POST   /claws/:id/restore RestoreClawRequest → 200 OkResponse | 404 (unknown) | 422 `backup_invalid`
+ *                               (size, sha256 or the gateway's verify refused it; the claw's state is
+ *                               untouched and its gateway runs again if it ran before)
  *   GET    /claws             → 200 ListClawsResponse (no tokens)
  *   GET    /health            → 200 HealthResponse
  *
@@ -34,13 +40,17 @@ export const agentPaths = {
   clawStatus: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/status`,
   clawStop: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/stop`,
   clawRestart: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/restart`,
+  clawBackup: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/backup`,
+  clawRestore: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/restore`,
 } as const;
 
-type ClawRoute = 'claw' | 'clawStatus' | 'clawStop' | 'clawRestart';
+type ClawRoute = 'claw' | 'clawStatus' | 'clawStop' | 'clawRestart' | 'clawBackup' | 'clawRestore';
 const SUBROUTES: Record<string, ClawRoute> = {
   status: 'clawStatus',
   stop: 'clawStop',
   restart: 'clawRestart',
+  backup: 'clawBackup',
+  restore: 'clawRestore',
 };
 
 /**
@@ -146,9 +156,11 @@ export type OkResponse = z.infer<typeof OkResponse>;
 /** Every failure, whatever its status code; a 400 also lists the request's issues. */
 /**
  * Why the agent refused, where the control plane acts on the reason itself: `port_in_use`, the
- * requested port is held by a process that is not one of this agent's gateways.
+ * requested port is held by a process that is not one of this agent's gateways; `backup_invalid`,
+ * a backup to restore is not the one promised (size, sha256) or the gateway refuses it, so asking
+ * again with the same backup will not help.
  */
-export const RefusalCode = z.enum(['port_in_use']);
+export const RefusalCode = z.enum(['port_in_use', 'backup_invalid']);
 export type RefusalCode = z.infer<typeof RefusalCode>;
 
 export const ErrorResponse = z.object({
@@ -186,3 +198,53 @@ export const HealthResponse = z.object({
   version: z.string(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
+
+// ─── Durable claws: backup and restore ───────────────────────────────────────────────────────
+
+/**
+ * A presigned object-store request the control plane hands the agent, which holds no bucket
+ * credentials: it sends exactly this method to exactly this URL with these headers. The URL's query
+ * string is the credential; the agent never logs or echoes it.
+ */
+export const PresignedRequest = z.object({
+  url: z.url({ protocol: /^https?$/ }).max(4096),
+  method: z.enum(['PUT', 'GET']),
+  headers: z.record(z.string().max(128), z.string().max(4096)).default({}),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
+export type PresignedRequest = z.infer<typeof PresignedRequest>;
+
+/** A lowercase hex SHA-256 digest. */
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits');
+
+/** POST /claws/:id/backup: the archive goes to `upload` (a PUT). */
+export const BackupClawRequest = z.object({
+  backupId: ClawId,
+  upload: PresignedRequest.extend({ method: z.literal('PUT') }),
+});
+export type BackupClawRequest = z.infer<typeof BackupClawRequest>;
+/** What a caller builds: `headers` may be left out (it defaults to none). */
+export type BackupClawInput = z.input<typeof BackupClawRequest>;
+
+/** The uploaded archive: its size and digest (what a restore must present again), and when it was taken. */
+export const BackupClawResponse = z.object({
+  ok: z.literal(true),
+  bytes: z.number().int().nonnegative(),
+  sha256: Sha256Hex,
+  createdAt: z.iso.datetime({ offset: true }),
+});
+export type BackupClawResponse = z.infer<typeof BackupClawResponse>;
+
+/** POST /claws/:id/restore: the archive comes from `download` (a GET) and must match `bytes` and `sha256`. */
+export const RestoreClawRequest = z.object({
+  backupId: ClawId,
+  download: PresignedRequest.extend({ method: z.literal('GET') }),
+  /** Any case; compared in lowercase. */
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, '64 hex digits')
+    .transform((h) => h.toLowerCase()),
+  bytes: z.number().int().nonnegative(),
+});
+export type RestoreClawRequest = z.infer<typeof RestoreClawRequest>;
+export type RestoreClawInput = z.input<typeof RestoreClawRequest>;

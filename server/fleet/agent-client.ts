@@ -4,13 +4,16 @@ import tls from 'node:tls';
 import type { z } from 'zod';
 import {
   agentPaths,
+  BackupClawResponse,
   ClawStatusReport,
   ErrorResponse,
   HealthResponse,
   ListClawsResponse,
   OkResponse,
+  type BackupClawInput,
   type ClawStatus,
   type ClawSummary,
+  type RestoreClawInput,
   type StartClawRequest,
 } from './agent-api';
 import { certFingerprint, normalizeFingerprint } from './agent-tls';
@@ -48,6 +51,20 @@ export interface AgentClient {
   pauseClaw(clawId: string): Promise<void>;
   /** POST /claws/:id/restart: a new gateway process for a running claw. */
   restartClaw(clawId: string): Promise<void>;
+  /**
+   * POST /claws/:id/backup: the agent has the claw's gateway back its state up and uploads the
+   * archive to the presigned PUT. Its size and digest are what a restore presents again.
+   */
+  backupClaw(
+    clawId: string,
+    request: BackupClawInput,
+    options?: LongCallOptions,
+  ): Promise<Omit<BackupClawResponse, 'ok'>>;
+  /**
+   * POST /claws/:id/restore: the agent downloads the archive, checks it and makes it the claw's
+   * state. A backup the agent refuses (`backup_invalid`) is a permanent failure.
+   */
+  restoreClaw(clawId: string, request: RestoreClawInput, options?: LongCallOptions): Promise<void>;
   /** GET /health. */
   health(): Promise<Omit<HealthResponse, 'ok'>>;
   /** GET /claws, for reconciliation. */
@@ -65,6 +82,14 @@ export interface AgentClientOptions {
   /** Extra attempts for retryable failures, with a short backoff. Default 0 (the worker retries). */
   retries?: number;
 }
+
+/** For calls that move a whole backup: hundreds of MB through the Mini's uplink. */
+export interface LongCallOptions {
+  /** The whole call, including the agent's upload or download. Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+const BACKUP_TIMEOUT_MS = 10 * 60_000;
 
 const MAX_ERROR_TEXT = 300;
 const NETWORK_CODES = new Set([
@@ -118,7 +143,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return out;
   };
 
-  async function once(method: string, path: string, body?: unknown): Promise<Response> {
+  async function once(method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> {
     const what = `${method} ${path}`;
     let res: { status: number; text: string };
     try {
@@ -154,12 +179,12 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     method: string,
     path: string,
     schema: T,
-    opts: { body?: unknown; allowNotFound?: boolean } = {},
+    opts: { body?: unknown; allowNotFound?: boolean; timeoutMs?: number } = {},
   ): Promise<z.infer<T> | null> {
     const what = `${method} ${path}`;
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await once(method, path, opts.body);
+        const res = await once(method, path, opts.body, opts.timeoutMs ?? timeoutMs);
         // Only the agent's own JSON 404 means "no such claw"; a 404 page from elsewhere is a wrong URL.
         if (res.status === 404 && opts.allowNotFound && ErrorResponse.safeParse(res.body).success)
           return null;
@@ -214,6 +239,22 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     },
     async restartClaw(clawId) {
       await call('POST', agentPaths.clawRestart(clawId), OkResponse);
+    },
+    async backupClaw(clawId, input, callOptions) {
+      // The presigned URL's query string is a credential: never in an error message.
+      secrets.add(new URL(input.upload.url).search);
+      const r = (await call('POST', agentPaths.clawBackup(clawId), BackupClawResponse, {
+        body: input,
+        timeoutMs: callOptions?.timeoutMs ?? BACKUP_TIMEOUT_MS,
+      }))!;
+      return { bytes: r.bytes, sha256: r.sha256, createdAt: r.createdAt };
+    },
+    async restoreClaw(clawId, input, callOptions) {
+      secrets.add(new URL(input.download.url).search);
+      await call('POST', agentPaths.clawRestore(clawId), OkResponse, {
+        body: input,
+        timeoutMs: callOptions?.timeoutMs ?? BACKUP_TIMEOUT_MS,
+      });
     },
     async health() {
       const h = (await call('GET', agentPaths.health, HealthResponse))!;

@@ -1,4 +1,5 @@
-import { createBucketStore } from '../buckets';
+import { BackupScheduler } from '../claws/backup-scheduler';
+import { retentionOf } from '../claws/backups';
 import { createDeploymentServices } from '../deployment';
 import { MiniHealthLoop } from '../fleet/health';
 import { Reconciler } from '../fleet/reconciler';
@@ -12,6 +13,7 @@ export interface ProvisioningHandle {
   worker: ProvisioningWorker;
   health: MiniHealthLoop;
   reconciler: Reconciler;
+  backups: BackupScheduler;
   stop(): Promise<void>;
 }
 
@@ -20,16 +22,7 @@ export function createProvisioning(runtime: Runtime, log: Logger = createLogger(
   const cfg = runtime.config;
   const deployments = createDeploymentServices(runtime);
   const upstream = upstreamSettings(cfg);
-  const buckets = createBucketStore(
-    cfg.R2_ENDPOINT && cfg.R2_ACCESS_KEY_ID && cfg.R2_SECRET_ACCESS_KEY
-      ? {
-          endpoint: cfg.R2_ENDPOINT,
-          accessKeyId: cfg.R2_ACCESS_KEY_ID,
-          secretAccessKey: cfg.R2_SECRET_ACCESS_KEY,
-          region: cfg.R2_REGION,
-        }
-      : { rootDir: cfg.BUCKET_DIR ?? `${cfg.dataDir}/buckets` },
-  );
+  const buckets = runtime.buckets;
   const worker = new ProvisioningWorker(
     {
       store: runtime.store,
@@ -62,21 +55,28 @@ export function createProvisioning(runtime: Runtime, log: Logger = createLogger(
       intervalMs: cfg.RECONCILE_INTERVAL_MS,
     },
   );
-  return { worker, health, reconciler };
+  const backups = new BackupScheduler(
+    { store: runtime.store, buckets, agents: deployments.agents, retention: retentionOf(cfg) },
+    log.child({ component: 'backups' }),
+    { intervalMs: cfg.BACKUP_INTERVAL_MS, checkMs: cfg.BACKUP_CHECK_MS, concurrency: cfg.BACKUP_CONCURRENCY },
+  );
+  return { worker, health, reconciler, backups };
 }
 
 /** Starts the provisioning worker, the Mini health loop and the reconciler in this process. */
 export async function startProvisioning(runtime: Runtime, log?: Logger): Promise<ProvisioningHandle> {
-  const { worker, health, reconciler } = createProvisioning(runtime, log);
+  const { worker, health, reconciler, backups } = createProvisioning(runtime, log);
   worker.start();
   health.start();
   reconciler.start();
+  backups.start();
   return {
     worker,
     health,
     reconciler,
+    backups,
     async stop() {
-      await Promise.all([worker.stop(), health.stop(), reconciler.stop()]);
+      await Promise.all([worker.stop(), health.stop(), reconciler.stop(), backups.stop()]);
     },
   };
 }

@@ -14,6 +14,7 @@ import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
 import { clawsProjection } from '../../projections/claws';
 import { lockMini, minisProjection } from '../../projections/minis';
+import { restoreOnMini } from '../claws/backups';
 import { deleteClawModel } from '../claws/model';
 import { bucketNameForClaw, type BucketStore } from '../buckets';
 import type { ClawDeploymentService, GatewayStatusReport } from '../deployment/types';
@@ -149,8 +150,20 @@ const pauseAgent: Step = async (deps, claw) => {
 };
 
 const deleteBucket: Step = async (deps, claw) => {
+  // A bucket must be empty to be deleted: its backups go first.
+  for (const o of await deps.buckets.listObjects(claw.bucket!, ''))
+    await deps.buckets.deleteObject(claw.bucket!, o.key);
   await deps.buckets.delete(claw.bucket!);
   return done(stepSucceeded.delete_bucket(claw));
+};
+
+/** The Mini puts the backup in place only once it checked it; a gateway that ran starts again. */
+const restoreBackup: Step = async (deps, claw) => {
+  const backup = await restoreOnMini(
+    { store: deps.store, buckets: deps.buckets, agents: deps.deploymentFor(claw.target) },
+    claw,
+  );
+  return done(stepSucceeded.restore_backup(claw, backup));
 };
 
 const release: Step = async (_deps, claw) => done(stepSucceeded.release(claw));
@@ -173,4 +186,5 @@ export const steps: Record<WorkerStep, Step> = {
   release,
   finish_delete: finishDelete,
   pause_agent: pauseAgent,
+  restore_backup: restoreBackup,
 };

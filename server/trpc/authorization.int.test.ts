@@ -425,6 +425,37 @@ for (const driver of testDrivers()) {
         },
         async (w) => (await caller(w)).claws.restart({ orgSlug, clawSlug: await freshClaw() }),
       ],
+      [
+        'claws.backups',
+        orgRead,
+        async (w) => (await caller(w)).claws.backups({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      // A fresh claw has no bucket and no backups yet: admins meet the claw's own precondition.
+      [
+        'claws.backupNow',
+        {
+          ...orgAdmin,
+          admin: 'PRECONDITION_FAILED',
+          owner: 'PRECONDITION_FAILED',
+          tokenAdmin: 'PRECONDITION_FAILED',
+        },
+        async (w) => (await caller(w)).claws.backupNow({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.restore',
+        {
+          ...orgAdmin,
+          admin: 'PRECONDITION_FAILED',
+          owner: 'PRECONDITION_FAILED',
+          tokenAdmin: 'PRECONDITION_FAILED',
+        },
+        async (w) =>
+          (await caller(w)).claws.restore({
+            orgSlug,
+            clawSlug: await freshClaw(),
+            backupId: '44444444-4444-4444-8444-444444444444',
+          }),
+      ],
       ['claws.onChange', orgRead, (w) => subscribe(w, (c) => c.claws.onChange({ orgSlug }))],
       [
         'claws.onTimeline',

@@ -11,6 +11,7 @@ import {
   ClawName,
   clawSlugFor,
   deleteClaw,
+  metaOf,
   requestClaw,
   restartClaw,
   retryClaw,
@@ -24,6 +25,7 @@ import {
   PROVIDERS,
   setClawModel,
 } from '../../claws/model';
+import { backupsView, requestRestore, retentionOf, takeBackup } from '../../claws/backups';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
 import { createDeploymentServices } from '../../deployment';
 import { assertClawQuota, lockOrganization } from '../../limits/quotas';
@@ -61,6 +63,13 @@ const commandCtx = (ctx: Context & { actor: Actor }) => ({
   store: ctx.runtime.store,
   secrets: ctx.runtime.secrets,
   actor: ctx.actor,
+});
+
+const backupDeps = (ctx: Context) => ({
+  store: ctx.runtime.store,
+  buckets: ctx.runtime.buckets,
+  agents: createDeploymentServices(ctx.runtime).agents,
+  retention: retentionOf(ctx.runtime.config),
 });
 
 export const clawsRouter = router({
@@ -186,6 +195,31 @@ export const clawsRouter = router({
     const r = await clearClawModel(commandCtx(ctx), createDeploymentServices(ctx.runtime).agents, claw.id);
     return { restarted: r.restarted };
   }),
+
+  /** The claw's backups, newest first, and whether the newest is overdue. */
+  backups: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    return {
+      ...(await backupsView(ctx.runtime.store, claw, ctx.runtime.config.BACKUP_INTERVAL_MS)),
+      /** Owners and admins back up and restore; members see the list. */
+      canChange: ctx.role === 'owner' || ctx.role === 'admin',
+    };
+  }),
+
+  /** Backs the claw up now (ClawBackupTaken, or ClawBackupFailed and an error). */
+  backupNow: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    const b = await takeBackup(backupDeps(ctx), metaOf(commandCtx(ctx)), claw.id, 'manual');
+    return { backupId: b.backupId, bytes: b.bytes, takenAt: b.takenAt };
+  }),
+
+  /** Rolls the claw back to one of its backups (ClawRestoreRequested; the worker does it). */
+  restore: orgAdminProcedure
+    .input(z.object({ clawSlug: ClawSlug, backupId: z.uuid() }))
+    .mutation(async ({ ctx, input }) => {
+      const claw = await findClaw(ctx, input.clawSlug);
+      return clawView(await requestRestore(commandCtx(ctx), claw.id, input.backupId), null, audienceOf(ctx));
+    }),
 
   /** Every change of the org's claws, as claw views; resumes after `lastEventId`. */
   onChange: orgProcedure.input(z.object({ lastEventId: Cursor.nullish() })).subscription(async function* ({

@@ -12,6 +12,7 @@ import { duration } from '@/app/_lib/format';
 import type { TimelineEntry } from '@/app/_lib/types';
 import { useTRPC } from '@/app/_trpc/client';
 import { ClawNotFound } from './claw-not-found';
+import { BackupsPanel } from './backups-panel';
 import { ModelPanel } from './model-panel';
 import styles from './claw-view.module.css';
 
@@ -144,6 +145,14 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
             <Steps claw={c} />
           </Card>
           {!deleted && c.status !== 'deleting' && <ModelPanel orgSlug={orgSlug} clawSlug={clawSlug} />}
+          {!deleted && c.status !== 'deleting' && (
+            <BackupsPanel
+              orgSlug={orgSlug}
+              clawSlug={clawSlug}
+              clawVersion={c.version}
+              clawStatus={c.status}
+            />
+          )}
           <Card as="section" aria-label="Audit timeline">
             <h2>Audit timeline</h2>
             <Timeline entries={timeline.data} />
