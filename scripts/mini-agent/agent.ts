@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import type {
   BackupClawRequest,
+  ClawLogs,
   GatewayModel,
   RefusalCode,
   RestoreClawRequest,
@@ -11,6 +12,7 @@ import type { Logger } from '../../server/log';
 import { backupClaw, restoreClaw, type BackupOutcome, type ClawBackupContext } from './backup';
 import type { AgentConfig } from './config';
 import { removeGatewayFiles } from './gateway-files';
+import { readGatewayLog } from './gateway-logs';
 import type { ClawIsolation } from './isolation';
 import { isolationDriver } from './isolation-drivers';
 import { gatewayDirs, gatewayLaunchSpec, type GatewayLaunchInput } from './launch-spec';
@@ -242,6 +244,15 @@ export class MiniAgent {
       secrets: [record.gatewayToken, ...(record.model ? [record.model.apiKey] : [])],
       log: this.log.child({ clawId: record.clawId }),
     };
+  }
+
+  /** The claw's gateway output, its secrets redacted (gateway-logs.ts); undefined for an unknown claw. */
+  logs(clawId: string, query: { after?: number; limit: number }): ClawLogs | undefined {
+    const s = this.#claws.get(clawId);
+    if (!s) return undefined;
+    const r = s.record;
+    const spec = gatewayLaunchSpec({ ...this.#launchInput(r), claw: r });
+    return readGatewayLog(spec.logFile, query, [r.gatewayToken, ...(r.model ? [r.model.apiKey] : [])]);
   }
 
   status(clawId: string): ClawSnapshot | undefined {

@@ -62,7 +62,7 @@ export async function backupClaw(ctx: ClawBackupContext, req: BackupClawRequest)
   const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const work = workDir(ctx.spec, 'backup', req.backupId);
   try {
-    const created = await runner(ctx)
+    const created = await runner({ ...ctx, spec: withRedactedConfig(ctx, work) })
       .create(work)
       .catch((err: unknown) => {
         throw gatewayFailure(err, 500);
@@ -138,6 +138,31 @@ export async function restoreClaw(
     removeWorkDir(work, ctx.log);
   }
 }
+
+/**
+ * The spec the backup command runs with: the claw's config with its secrets (gateway token, model
+ * key) replaced, so no archive in a bucket carries them. Nothing reads them back from a backup:
+ * the agent writes the real config before every start, and a restore leaves it alone.
+ */
+function withRedactedConfig(ctx: ClawBackupContext, work: string): GatewayLaunchSpec {
+  const source = ctx.spec.env.OPENCLAW_CONFIG_PATH;
+  if (!source || !fs.existsSync(source)) return ctx.spec;
+  const redact = (v: unknown): unknown => {
+    if (typeof v === 'string') return ctx.secrets.some((s) => s.length >= 4 && v.includes(s)) ? REDACTED : v;
+    if (Array.isArray(v)) return v.map(redact);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x)]));
+    return v;
+  };
+  const file = path.join(work, 'openclaw.json');
+  fs.writeFileSync(file, JSON.stringify(redact(JSON.parse(fs.readFileSync(source, 'utf8'))), null, 2), {
+    mode: 0o600,
+  });
+  const owner = ownerOf(ctx.spec);
+  if (owner) fs.lchownSync(file, owner.uid, owner.gid);
+  return { ...ctx.spec, env: { ...ctx.spec.env, OPENCLAW_CONFIG_PATH: file } };
+}
+const REDACTED = 'redacted-by-claws';
 
 function runner(ctx: ClawBackupContext): GatewayBackupRunner {
   return gatewayBackupRunner(ctx.gatewayCommand, ctx.spec, {

@@ -5,6 +5,7 @@ import {
   agentPaths,
   BackupClawRequest,
   ClawId,
+  ClawLogsQuery,
   matchClawPath,
   RestoreClawRequest,
   StartClawRequest,
@@ -143,6 +144,16 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
         if (r === 'unknown') throw new HttpError(404, `Unknown claw ${id}`);
         if (r === 'stopped') throw new HttpError(409, `Claw ${id} is stopped; start it instead`);
         return { status: 200, body: ok };
+      }
+      if (claw.route === 'clawLogs') {
+        allow(method, ['GET']);
+        const query = ClawLogsQuery.safeParse(
+          Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams),
+        );
+        if (!query.success) throw new HttpError(400, 'Invalid logs query: limit 1–2000, after ≥ 0');
+        const logs = agent.logs(id, query.data);
+        if (!logs) throw new HttpError(404, `Unknown claw ${id}`);
+        return { status: 200, body: { ok: true, ...logs } };
       }
       if (claw.route === 'clawBackup') {
         allow(method, ['POST']);

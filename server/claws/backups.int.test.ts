@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type WebSocket from 'ws';
 import { clawStream, type ClawState } from '../../events/claw';
@@ -130,6 +131,10 @@ for (const kind of testDrivers()) {
         row!.objectKey,
       );
       assert.equal(fs.statSync(file).size, row!.bytes, 'the object in the bucket is what the event says');
+      const archive = zlib.gunzipSync(fs.readFileSync(file)).toString('latin1');
+      assert.match(archive, /openclaw\.json/, 'the archive carries the claw’s config…');
+      const token = (await rt.secrets.get(gatewayTokenSecret(claw.id)))!;
+      assert.ok(!archive.includes(token), '…without its gateway token');
       const events = await rt.store.readStream(clawStream, claw.id);
       const taken = events.find((e) => e.type === 'ClawBackupTaken');
       assert.ok(taken && taken.type === 'ClawBackupTaken');
@@ -213,10 +218,44 @@ for (const kind of testDrivers()) {
       );
     });
 
+    it('serves the gateway output to owners and admins, redacted, and follows it', async () => {
+      const m = await callerFor(rt, member);
+      assert.equal(await outcome(m.claws.logs(ref())), 'FORBIDDEN');
+      const o = await callerFor(rt, owner);
+      const tail = await o.claws.logs(ref());
+      assert.ok(
+        tail.lines.some((l) => /dev gateway listening/.test(l.text)),
+        'the gateway’s own output',
+      );
+      const token = (await rt.secrets.get(gatewayTokenSecret(claw.id)))!;
+      assert.ok(!JSON.stringify(tail).includes(token));
+      const ac = new AbortController();
+      const follower = await callerFor(rt, owner, { signal: ac.signal });
+      const stream = await follower.claws.onLogs({ ...ref(), after: tail.offset, file: tail.file });
+      const seen = (async () => {
+        for await (const batch of stream as AsyncIterable<{ lines: { text: string }[] }>)
+          if (batch.lines.some((l) => /dev gateway listening/.test(l.text))) return true;
+        return false;
+      })();
+      // A restart starts a new process, which says it listens again: the follow brings that line.
+      await o.claws.restart(ref());
+      const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 20_000).unref());
+      const got = await Promise.race([seen, timeout]);
+      ac.abort();
+      assert.equal(got, true, 'the new output arrived through the follow');
+      claw = await until('active');
+    });
+
     it('backs up a stopped claw, and a deleted claw leaves an empty bucket behind it deleted', async () => {
       const o = await callerFor(rt, owner);
       const stopping = await o.claws.stop(ref());
       await until('stopped', stopping.version);
+      const stopEvents = await rt.store.readStream(clawStream, claw.id, { fromVersion: stopping.version });
+      assert.deepEqual(
+        stopEvents.map((e) => (e.type === 'ClawBackupTaken' ? `${e.type}:${e.data.kind}` : e.type)),
+        ['ClawStopRequested', 'ClawBackupTaken:before_stop', 'ClawStopped'],
+        'a stop is preceded by a backup of the running gateway',
+      );
       const b = await o.claws.backupNow(ref());
       assert.ok(b.bytes > 0);
       const bucket = (await load()).bucket!;

@@ -68,6 +68,45 @@ export const backupObjectKey = (backupId: string, at: Date) =>
 export const BackupId = z.uuid();
 
 /**
+ * Has the claw's Mini take a backup into the claw's bucket, and says what happened as the event
+ * that records it: ClawBackupTaken with what the agent uploaded, or ClawBackupFailed (with the
+ * error, which the caller decides about). The caller appends it.
+ */
+export async function backupOnMini(
+  deps: Pick<BackupDeps, 'buckets' | 'agents'>,
+  claw: ClawState,
+  mini: MiniState | null,
+  kind: BackupKind,
+  requestedBy: string,
+): Promise<{ backupId: string; event: ClawEvent; error?: unknown }> {
+  const backupId = randomUUID();
+  const objectKey = backupObjectKey(backupId, new Date());
+  try {
+    if (!claw.bucket) throw notFound('Bucket');
+    const upload = await deps.buckets.presignPut(claw.bucket, objectKey, { expiresInSec: URL_TTL_SEC });
+    const taken = await deps.agents.backup(claw, mini, { backupId, upload });
+    return {
+      backupId,
+      event: {
+        type: 'ClawBackupTaken',
+        data: {
+          backupId,
+          objectKey,
+          bytes: taken.bytes,
+          sha256: taken.sha256,
+          kind,
+          takenAt: taken.createdAt,
+          requestedBy,
+        },
+      },
+    };
+  } catch (error) {
+    const message = asFailure(error).message.slice(0, 2000);
+    return { backupId, event: { type: 'ClawBackupFailed', data: { backupId, kind, error: message } }, error };
+  }
+}
+
+/**
  * Takes a backup of the claw now and records it (ClawBackupTaken), then prunes what retention no
  * longer keeps. A failure the agent reported, or an agent that could not be asked, is recorded
  * (ClawBackupFailed) and thrown.
@@ -80,34 +119,9 @@ export async function takeBackup(
 ): Promise<ClawBackup> {
   const claw = decideBackup(await deps.store.load(clawsProjection, clawId));
   const mini = await deps.store.load(minisProjection, claw.miniId!);
-  const backupId = randomUUID();
-  const objectKey = backupObjectKey(backupId, new Date());
-  const requestedBy = requester(meta.actor);
-  let taken: { bytes: number; sha256: string; createdAt: string };
-  try {
-    const upload = await deps.buckets.presignPut(claw.bucket!, objectKey, { expiresInSec: URL_TTL_SEC });
-    taken = await deps.agents.backup(claw, mini, { backupId, upload });
-  } catch (err) {
-    const failed: ClawEvent = {
-      type: 'ClawBackupFailed',
-      data: { backupId, kind, error: asFailure(err).message.slice(0, 2000) },
-    };
-    await deps.store.append(clawsProjection, claw.id, [failed], { expected: 'any', meta });
-    throw err;
-  }
-  const event: ClawEvent = {
-    type: 'ClawBackupTaken',
-    data: {
-      backupId,
-      objectKey,
-      bytes: taken.bytes,
-      sha256: taken.sha256,
-      kind,
-      takenAt: taken.createdAt,
-      requestedBy,
-    },
-  };
+  const { backupId, event, error } = await backupOnMini(deps, claw, mini, kind, requester(meta.actor));
   const r = await deps.store.append(clawsProjection, claw.id, [event], { expected: 'any', meta });
+  if (error !== undefined) throw error;
   await pruneBackups(deps, r.state, meta);
   return (await backupById(deps.store.db, backupId))!;
 }

@@ -85,7 +85,7 @@ describe('stop, start and restart a claw', () => {
     const agentSays = await worker.deployments.agents.status(stopped, mini);
     assert.equal(agentSays.status, 'stopped');
     const types = (await rt.store.readStream(clawStream, claw.id)).map((e) => e.type);
-    assert.deepEqual(types.slice(-2), ['ClawStopRequested', 'ClawStopped']);
+    assert.deepEqual(types.slice(-3), ['ClawStopRequested', 'ClawBackupTaken', 'ClawStopped']);
     // Stopping again changes nothing; a restart is refused, saying why.
     assert.equal((await stopClaw(ctx(), claw.id)).version, stopped.version);
     await assert.rejects(

@@ -1,6 +1,6 @@
 import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
-import type { ClawSummary, ControlPlaneDevice } from '../fleet/agent-api';
+import type { ClawLogs, ClawLogsQuery, ClawSummary, ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import type { MiniAgents } from '../fleet/reconciler';
@@ -120,6 +120,11 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
     await (
       await this.#client(mini)
     ).restoreClaw(claw.id, { ...request, download }, { timeoutMs: this.backupTimeoutMs });
+  }
+
+  /** The claw's gateway output on its Mini, redacted there; null when the agent does not know the claw. */
+  async logs(claw: ClawState, mini: MiniState | null, query: ClawLogsQuery): Promise<ClawLogs | null> {
+    return (await this.#client(mini)).clawLogs(claw.id, query);
   }
 
   async check(mini: MiniState): Promise<void> {

@@ -19,6 +19,7 @@ import { z } from 'zod';
  *   POST   /claws/:id/restore RestoreClawRequest → 200 OkResponse | 404 (unknown) | 422 `backup_invalid`
  *                               (size, sha256 or the gateway's verify refused it; the claw's state is
  *                               untouched and its gateway runs again if it ran before)
+ *   GET    /claws/:id/logs    ?limit&after → 200 ClawLogsResponse | 404: its gateway's output, redacted
  *   GET    /claws             → 200 ListClawsResponse (no tokens)
  *   GET    /health            → 200 HealthResponse
  *
@@ -42,15 +43,18 @@ export const agentPaths = {
   clawRestart: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/restart`,
   clawBackup: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/backup`,
   clawRestore: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/restore`,
+  clawLogs: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/logs`,
 } as const;
 
-type ClawRoute = 'claw' | 'clawStatus' | 'clawStop' | 'clawRestart' | 'clawBackup' | 'clawRestore';
+type ClawRoute =
+  'claw' | 'clawStatus' | 'clawStop' | 'clawRestart' | 'clawBackup' | 'clawRestore' | 'clawLogs';
 const SUBROUTES: Record<string, ClawRoute> = {
   status: 'clawStatus',
   stop: 'clawStop',
   restart: 'clawRestart',
   backup: 'clawBackup',
   restore: 'clawRestore',
+  logs: 'clawLogs',
 };
 
 /**
@@ -248,3 +252,38 @@ export const RestoreClawRequest = z.object({
 });
 export type RestoreClawRequest = z.infer<typeof RestoreClawRequest>;
 export type RestoreClawInput = z.input<typeof RestoreClawRequest>;
+
+/** A gateway output line's level, where the line states one. */
+export const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+export const LogLine = z.object({
+  text: z.string(),
+  level: LogLevel.nullable(),
+  /** The time the line states, as it states it. */
+  at: z.string().nullable(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+/**
+ * GET /claws/:id/logs?limit=N: the last N lines of the gateway's output; `&after=<offset>`: the
+ * lines written after that byte offset (a follow: ask again with the offset answered).
+ */
+export const ClawLogsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  /** The `file` answered with `after`: another one means the log was rotated since. */
+  file: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(2000).default(200),
+});
+export type ClawLogsQuery = z.input<typeof ClawLogsQuery>;
+
+export const ClawLogs = z.object({
+  lines: z.array(LogLine),
+  /** Where the next follow starts: this offset in this file (its inode). */
+  offset: z.number().int().min(0),
+  file: z.number().int().min(0),
+  /** The file was rotated since `after`: these lines start the new one. */
+  rotated: z.boolean(),
+});
+export type ClawLogs = z.infer<typeof ClawLogs>;
+export const ClawLogsResponse = ClawLogs.extend({ ok: z.literal(true) });

@@ -5,12 +5,15 @@ import type { z } from 'zod';
 import {
   agentPaths,
   BackupClawResponse,
+  ClawLogsResponse,
   ClawStatusReport,
   ErrorResponse,
   HealthResponse,
   ListClawsResponse,
   OkResponse,
   type BackupClawInput,
+  type ClawLogs,
+  type ClawLogsQuery,
   type ClawStatus,
   type ClawSummary,
   type RestoreClawInput,
@@ -65,6 +68,8 @@ export interface AgentClient {
    * state. A backup the agent refuses (`backup_invalid`) is a permanent failure.
    */
   restoreClaw(clawId: string, request: RestoreClawInput, options?: LongCallOptions): Promise<void>;
+  /** GET /claws/:id/logs: the tail of the gateway's output, or what came after `after`; null for an unknown claw. */
+  clawLogs(clawId: string, query: ClawLogsQuery): Promise<ClawLogs | null>;
   /** GET /health. */
   health(): Promise<Omit<HealthResponse, 'ok'>>;
   /** GET /claws, for reconciliation. */
@@ -135,6 +140,14 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
   const timeoutMs = options.timeoutMs ?? 5000;
   const retries = Math.max(0, options.retries ?? 0);
   const secrets = new Set<string>([options.token]);
+  const whileSecret = async <T>(secret: string, fn: () => Promise<T>): Promise<T> => {
+    secrets.add(secret);
+    try {
+      return await fn();
+    } finally {
+      secrets.delete(secret);
+    }
+  };
 
   /** Removes every secret this client has seen from a text that is about to leave it. */
   const redact = (text: string) => {
@@ -234,6 +247,15 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     async stopClaw(clawId) {
       await call('DELETE', agentPaths.claw(clawId), OkResponse, { allowNotFound: true });
     },
+    async clawLogs(clawId, query) {
+      const params = new URLSearchParams({ limit: String(query.limit ?? 200) });
+      if (query.after !== undefined) params.set('after', String(query.after));
+      if (query.file !== undefined) params.set('file', String(query.file));
+      const r = await call('GET', `${agentPaths.clawLogs(clawId)}?${params}`, ClawLogsResponse, {
+        allowNotFound: true,
+      });
+      return r ? { lines: r.lines, offset: r.offset, file: r.file, rotated: r.rotated } : null;
+    },
     async pauseClaw(clawId) {
       await call('POST', agentPaths.clawStop(clawId), OkResponse);
     },
@@ -241,20 +263,23 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
       await call('POST', agentPaths.clawRestart(clawId), OkResponse);
     },
     async backupClaw(clawId, input, callOptions) {
-      // The presigned URL's query string is a credential: never in an error message.
-      secrets.add(new URL(input.upload.url).search);
-      const r = (await call('POST', agentPaths.clawBackup(clawId), BackupClawResponse, {
-        body: input,
-        timeoutMs: callOptions?.timeoutMs ?? BACKUP_TIMEOUT_MS,
-      }))!;
+      // The presigned URL's query string is a credential: never in an error message (only for
+      // this call: each backup has its own).
+      const r = (await whileSecret(new URL(input.upload.url).search, () =>
+        call('POST', agentPaths.clawBackup(clawId), BackupClawResponse, {
+          body: input,
+          timeoutMs: callOptions?.timeoutMs ?? BACKUP_TIMEOUT_MS,
+        }),
+      ))!;
       return { bytes: r.bytes, sha256: r.sha256, createdAt: r.createdAt };
     },
     async restoreClaw(clawId, input, callOptions) {
-      secrets.add(new URL(input.download.url).search);
-      await call('POST', agentPaths.clawRestore(clawId), OkResponse, {
-        body: input,
-        timeoutMs: callOptions?.timeoutMs ?? BACKUP_TIMEOUT_MS,
-      });
+      await whileSecret(new URL(input.download.url).search, () =>
+        call('POST', agentPaths.clawRestore(clawId), OkResponse, {
+          body: input,
+          timeoutMs: callOptions?.timeoutMs ?? BACKUP_TIMEOUT_MS,
+        }),
+      );
     },
     async health() {
       const h = (await call('GET', agentPaths.health, HealthResponse))!;

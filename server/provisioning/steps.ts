@@ -14,7 +14,7 @@ import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
 import { clawsProjection } from '../../projections/claws';
 import { lockMini, minisProjection } from '../../projections/minis';
-import { restoreOnMini } from '../claws/backups';
+import { backupOnMini, restoreOnMini } from '../claws/backups';
 import { deleteClawModel } from '../claws/model';
 import { bucketNameForClaw, type BucketStore } from '../buckets';
 import type { ClawDeploymentService, GatewayStatusReport } from '../deployment/types';
@@ -143,10 +143,26 @@ const stopAgent: Step = async (deps, claw) => {
   return done(stepSucceeded.stop_agent(claw));
 };
 
+/**
+ * A stop is preceded by a backup of the running gateway (`before_stop`), recorded with the stop; a
+ * backup that fails is recorded too and does not hold the stop up. A retried step backs up again.
+ */
 const pauseAgent: Step = async (deps, claw) => {
   const { deployment, mini } = await deployed(deps, claw);
+  const backup =
+    claw.bucket && claw.agentRunning
+      ? (
+          await backupOnMini(
+            { buckets: deps.buckets, agents: deployment },
+            claw,
+            mini,
+            'before_stop',
+            'system',
+          )
+        ).event
+      : null;
   await deployment.pause(claw, mini);
-  return done(stepSucceeded.pause_agent());
+  return done([...(backup ? [backup] : []), ...stepSucceeded.pause_agent()]);
 };
 
 const deleteBucket: Step = async (deps, claw) => {

@@ -456,6 +456,19 @@ for (const driver of testDrivers()) {
             backupId: '44444444-4444-4444-8444-444444444444',
           }),
       ],
+      [
+        'claws.logs',
+        orgAdmin,
+        async (w) => (await caller(w)).claws.logs({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.onLogs',
+        orgAdmin,
+        async (w) => {
+          const clawSlug = await freshClaw();
+          return subscribe(w, (c) => c.claws.onLogs({ orgSlug, clawSlug, after: 0, file: 0 }));
+        },
+      ],
       ['claws.onChange', orgRead, (w) => subscribe(w, (c) => c.claws.onChange({ orgSlug }))],
       [
         'claws.onTimeline',

@@ -98,6 +98,22 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   for (const type of ['ClawStopRequested', 'ClawStopped', 'ClawStartRequested'])
     await expect(page.locator(`[data-testid="timeline"] > li[data-type="${type}"]`)).toHaveCount(1);
 
+  // Backups: the stop took one; "Back up now" takes another; Restore rolls the claw back to it and
+  // the chat, reconnected, still has what was said before it.
+  const backups = page.getByRole('region', { name: 'Backups' }).getByTestId('backup');
+  await expect(backups).toHaveCount(1);
+  await page.getByRole('button', { name: 'Back up now' }).click();
+  await expect(backups).toHaveCount(2);
+  await expect(backups.first()).toContainText('On demand');
+  await shot(page, '06d-claw-backups');
+  page.once('dialog', (d) => void d.accept());
+  await backups.first().getByRole('button', { name: 'Restore' }).click();
+  await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawRestored"]')).toHaveCount(1, {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId('claw-status').first()).toHaveText('active', { timeout: 60_000 });
+  await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
+
   // The audit timeline, newest last.
   const types = await page
     .locator('[data-testid="timeline"] > li')
@@ -113,6 +129,8 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
     'ClawActive',
     // Started again after the stop: on the same Mini, with the same bucket.
     'AgentStarted',
+    'ClawActive',
+    // Ready again after the restore (the agent started the restored gateway itself).
     'ClawActive',
   ]);
   await shot(page, '07-timeline');

@@ -26,7 +26,10 @@ import {
   setClawModel,
 } from '../../claws/model';
 import { backupsView, requestRestore, retentionOf, takeBackup } from '../../claws/backups';
+import { atLeast, clawLogs, followClawLogs } from '../../claws/logs';
+import { forMembers } from '../../claws/member-text';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
+import { LogLevel } from '../../fleet/agent-api';
 import { createDeploymentServices } from '../../deployment';
 import { assertClawQuota, lockOrganization } from '../../limits/quotas';
 import { enforceThrottles } from '../../limits/throttle';
@@ -219,6 +222,56 @@ export const clawsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const claw = await findClaw(ctx, input.clawSlug);
       return clawView(await requestRestore(commandCtx(ctx), claw.id, input.backupId), null, audienceOf(ctx));
+    }),
+
+  /** The tail of the claw's gateway output (redacted on its Mini), for owners and admins. */
+  logs: orgAdminProcedure
+    .input(
+      z.object({
+        clawSlug: ClawSlug,
+        limit: z.number().int().min(1).max(2000).default(300),
+        level: LogLevel.optional(),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      const claw = await findClaw(ctx, input.clawSlug);
+      const agents = createDeploymentServices(ctx.runtime).agents;
+      const r = await clawLogs(ctx.runtime.store, agents, claw, { limit: input.limit });
+      return { lines: atLeast(r.lines, input.level), offset: r.offset, file: r.file };
+    }),
+
+  /** The claw's gateway output as it is written, from `after` (the offset `logs` answered). */
+  onLogs: orgAdminProcedure
+    .input(
+      z.object({
+        clawSlug: ClawSlug,
+        after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        file: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        level: LogLevel.optional(),
+      }),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      const claw = await findClaw(ctx, input.clawSlug);
+      const live = await openLiveAccess(ctx, { orgId: ctx.org.id, signal });
+      const agents = createDeploymentServices(ctx.runtime).agents;
+      const audience = audienceOf(ctx);
+      try {
+        for await (const batch of followClawLogs(
+          ctx.runtime.store,
+          agents,
+          claw,
+          { offset: input.after, file: input.file },
+          live.signal,
+        ))
+          yield {
+            lines: atLeast(batch.lines, input.level),
+            offset: batch.offset,
+            error: batch.error && (audience === 'operator' ? batch.error : forMembers(batch.error)),
+          };
+        live.throwIfEnded();
+      } finally {
+        await live.close();
+      }
     }),
 
   /** Every change of the org's claws, as claw views; resumes after `lastEventId`. */

@@ -13,6 +13,7 @@ import type { TimelineEntry } from '@/app/_lib/types';
 import { useTRPC } from '@/app/_trpc/client';
 import { ClawNotFound } from './claw-not-found';
 import { BackupsPanel } from './backups-panel';
+import { LogsPanel } from './logs-panel';
 import { ModelPanel } from './model-panel';
 import styles from './claw-view.module.css';
 
@@ -153,6 +154,7 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
               clawStatus={c.status}
             />
           )}
+          {!deleted && c.status !== 'deleting' && <LogsPanel orgSlug={orgSlug} clawSlug={clawSlug} />}
           <Card as="section" aria-label="Audit timeline">
             <h2>Audit timeline</h2>
             <Timeline entries={timeline.data} />
