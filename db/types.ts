@@ -112,6 +112,7 @@ export interface ClawsTable {
   last_backup_at: Date | null;
   restore_backup_id: string | null;
   restore_resumes: boolean;
+  last_exit_at: Date | null;
 }
 
 /** Why a backup was taken. */

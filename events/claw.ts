@@ -150,6 +150,17 @@ export const clawEventSchemas = {
   ClawRestored: z.object({ backupId: uuid, sha256, takenAt: z.iso.datetime({ offset: true }) }),
   /** The restore was given up; the claw kept the state it had (the agent swaps only a verified backup). */
   ClawRestoreFailed: z.object({ backupId: uuid, error: errorText }),
+  /**
+   * The claw's gateway process ended on its own, as its Mini's agent saw it (`code` or `signal`);
+   * `gaveUp`: it crashed `crashesInARow` times in a row and the agent stopped restarting it.
+   */
+  GatewayExited: z.object({
+    code: z.number().int().nullable(),
+    signal: z.string().max(32).nullable(),
+    at: z.iso.datetime({ offset: true }),
+    crashesInARow: z.number().int().min(0),
+    gaveUp: z.boolean(),
+  }),
 } as const;
 
 /** `claw-<id>` streams. */
@@ -199,6 +210,8 @@ export interface ClawState {
   restoreBackupId: string | null;
   /** Whether the claw runs again after the restore (it was running when the restore was asked for). */
   restoreResumes: boolean;
+  /** When the gateway last exited on its own, as recorded (GatewayExited). */
+  lastExitAt: Date | null;
 }
 
 // ─── 3. Evolve ─────────────────────────────────────────────────────────────────────────────────
@@ -235,6 +248,7 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       lastBackupAt: null,
       restoreBackupId: null,
       restoreResumes: false,
+      lastExitAt: null,
     });
   }
   if (!state) throw new Error(`${event.type} before ClawRequested`);
@@ -338,6 +352,8 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       });
     case 'ClawBackupTaken':
       return withDerived({ ...s, lastBackupAt: new Date(event.data.takenAt) });
+    case 'GatewayExited':
+      return withDerived({ ...s, lastExitAt: new Date(event.data.at) });
     case 'ClawRestoreRequested':
       return withDerived({
         ...s,
@@ -673,6 +689,17 @@ export function decideSighting(
     case 'absent':
       return degraded('The gateway was not running on its Mini', true);
   }
+}
+
+/** An exit the agent reports that the log does not hold yet (reported again each round until it is). */
+export function decideExit(
+  c: ClawState,
+  exit:
+    | { code: number | null; signal: string | null; at: string; crashesInARow: number; gaveUp: boolean }
+    | undefined,
+): ClawEvent[] {
+  if (!exit || (c.lastExitAt && new Date(exit.at).getTime() <= c.lastExitAt.getTime())) return [];
+  return [{ type: 'GatewayExited', data: exit }];
 }
 
 export interface RetryPolicy {

@@ -5,6 +5,7 @@ import {
   backoffMs,
   decideBackup,
   decideDeletion,
+  decideExit,
   decideReadiness,
   decideRequest,
   decideRestart,
@@ -742,5 +743,25 @@ describe('backups, restore and retention', () => {
     // all), and the newest of the previous week is one of those.
     assert.deepEqual(kept.slice(5), ['h13', 'h37', 'h61', 'old20']);
     assert.deepEqual(decideRetention([], { keepLast: 1, keepDaily: 0, keepWeekly: 0 }, new Date(t0)), []);
+  });
+});
+
+describe('decideExit', () => {
+  const running = [requested, allocated, started, bucketed, activated] as const;
+  const exit = { code: 1, signal: null, at: '2026-12-02T10:00:00.000Z', crashesInARow: 1, gaveUp: false };
+  it('records an exit the agent reports once, and a later one again', () => {
+    given(...running)
+      .when((c) => decideExit(c!, exit))
+      .then([{ type: 'GatewayExited', data: exit }]);
+    given(...running, { type: 'GatewayExited', data: exit })
+      .when((c) => decideExit(c!, exit))
+      .then([]);
+    const later = { ...exit, at: '2026-12-02T10:00:05.000Z', crashesInARow: 2 };
+    given(...running, { type: 'GatewayExited', data: exit })
+      .when((c) => decideExit(c!, later))
+      .then([{ type: 'GatewayExited', data: later }]);
+    given(...running)
+      .when((c) => decideExit(c!, undefined))
+      .then([]);
   });
 });

@@ -39,6 +39,7 @@ export function clawToRow(s: ClawState): ClawRow {
     last_backup_at: s.lastBackupAt,
     restore_backup_id: s.restoreBackupId,
     restore_resumes: s.restoreResumes,
+    last_exit_at: s.lastExitAt,
   };
 }
 
@@ -71,6 +72,7 @@ export function rowToClaw(r: ClawRow): ClawState {
     lastBackupAt: r.last_backup_at,
     restoreBackupId: r.restore_backup_id,
     restoreResumes: r.restore_resumes,
+    lastExitAt: r.last_exit_at,
   };
 }
 

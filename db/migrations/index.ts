@@ -8,6 +8,7 @@ import * as m0006 from './2026_12_03_0006_agent_cert_fingerprint';
 import * as identityHardening from './2026_12_03_0007_identity_hardening';
 import * as m0008 from './2026_12_03_0008_claw_started_at';
 import * as m0009 from './2026_12_04_0009_backups';
+import * as m0010 from './2026_12_04_0010_gateway_exits';
 
 /** A static list, so a bundled server needs no file-system migration loader. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_03_0007_identity_hardening': identityHardening,
   '2026_12_03_0008_claw_started_at': m0008,
   '2026_12_04_0009_backups': m0009,
+  '2026_12_04_0010_gateway_exits': m0010,
 };

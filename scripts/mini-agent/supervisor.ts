@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import type { ClawStatus, ClawSummary, ControlPlaneDevice } from '../../server/fleet/agent-api';
+import type { ClawStatus, ClawSummary, ControlPlaneDevice, GatewayExit } from '../../server/fleet/agent-api';
 import type { Logger } from '../../server/log';
 import type { SupervisorTuning } from './config';
 import { GatewayConnectError, probeHelloOk } from './gateway-protocol';
@@ -68,6 +68,8 @@ const PROBE_TIMEOUT_MS = 3000;
 export class ClawSupervisor {
   phase: ClawStatus = 'starting';
   restarts = 0;
+  /** The last unexpected exit, for the control plane's timeline. */
+  lastExit: GatewayExit | undefined;
   error: string | undefined;
 
   #child: ChildProcess | undefined;
@@ -117,6 +119,7 @@ export class ClawSupervisor {
       ...(this.record.pid ? { pid: this.record.pid } : {}),
       restarts: this.restarts,
       ...(this.error ? { error: this.error } : {}),
+      ...(this.lastExit ? { lastExit: this.lastExit } : {}),
     };
   }
 
@@ -339,7 +342,10 @@ export class ClawSupervisor {
     });
     child.once('exit', (code, sig) => {
       if (run !== this.#run) return;
-      void this.#onExit(run, code !== null ? `exit code ${code}` : `signal ${sig ?? 'unknown'}`, child.pid);
+      void this.#onExit(run, code !== null ? `exit code ${code}` : `signal ${sig ?? 'unknown'}`, child.pid, {
+        code,
+        signal: sig,
+      });
     });
     if (!child.pid) return;
 
@@ -412,7 +418,12 @@ export class ClawSupervisor {
     }
   }
 
-  async #onExit(run: number, why: string, pid: number | undefined): Promise<void> {
+  async #onExit(
+    run: number,
+    why: string,
+    pid: number | undefined,
+    exit?: { code: number | null; signal: NodeJS.Signals | null },
+  ): Promise<void> {
     if (run !== this.#run || this.#stopping) return;
     this.#runAbort.abort();
     this.#pairing.cancel();
@@ -439,6 +450,13 @@ export class ClawSupervisor {
     const timedOut = this.error?.startsWith('The gateway did not answer') ? `${this.error}; ` : '';
     const reason = `${timedOut}gateway ${why}${output ? `: …${output.slice(-300)}` : ''}`;
     this.deps.log.warn('gateway exited unexpectedly', { pid, why, crashesInARow: this.#quickCrashes });
+    this.lastExit = {
+      code: exit?.code ?? null,
+      signal: exit?.signal ?? null,
+      at: new Date().toISOString(),
+      crashesInARow: this.#quickCrashes,
+      gaveUp: verdict.action === 'fail',
+    };
 
     if (verdict.action === 'fail') {
       this.#fail(`The gateway crashed ${this.#quickCrashes} times in a row; last: ${reason}`);

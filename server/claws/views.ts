@@ -52,6 +52,7 @@ const FAILURES = new Set([
   'GatewayAbandoned',
   'ClawBackupFailed',
   'ClawRestoreFailed',
+  'GatewayExited',
 ]);
 
 /** The failure texts of claw events (ProvisioningStepFailed.error, ClawDegraded.reason, …). */

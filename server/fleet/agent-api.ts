@@ -175,6 +175,18 @@ export const ErrorResponse = z.object({
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
+/** How a gateway process ended on its own: its exit code or signal, and the crash streak it makes. */
+export const GatewayExit = z.object({
+  code: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  at: z.iso.datetime({ offset: true }),
+  /** Exits in a row that came before the gateway stayed up long enough to count as stable. */
+  crashesInARow: z.number().int().min(0),
+  /** The agent gave up restarting it (a crash loop): the claw's gateway is `failed` until started again. */
+  gaveUp: z.boolean(),
+});
+export type GatewayExit = z.infer<typeof GatewayExit>;
+
 /** GET /claws/:id/status. */
 export const ClawStatusReport = z.object({
   status: ClawStatus,
@@ -186,6 +198,8 @@ export const ClawStatusReport = z.object({
   pid: z.number().int().optional(),
   restarts: z.number().int().nonnegative(),
   error: z.string().optional(),
+  /** The gateway's last unexpected exit (stops the agent was asked for are not one). */
+  lastExit: GatewayExit.optional(),
 });
 export type ClawStatusReport = z.infer<typeof ClawStatusReport>;
 

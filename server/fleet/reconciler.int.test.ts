@@ -144,6 +144,34 @@ for (const driver of testDrivers()) {
       }
     });
 
+    it('records a gateway that exited on its own once, with its signal, as the agent restarts it', async () => {
+      const f = await fleet();
+      try {
+        const c = await f.provision('Crashing gateway');
+        const pid = (await f.client.clawStatus(c.id)).pid!;
+        process.kill(pid, 'SIGKILL');
+        const exit = await waitFor(
+          'the agent to report the exit',
+          async () => (await f.client.clawStatus(c.id)).lastExit,
+          15_000,
+        );
+        assert.deepEqual([exit.code, exit.signal, exit.gaveUp], [null, 'SIGKILL', false]);
+        await f.reconciler.runOnce();
+        const events = await rt.store.readStream(clawStream, c.id);
+        const exited = events.filter((e) => e.type === 'GatewayExited');
+        assert.equal(exited.length, 1);
+        assert.deepEqual(exited[0]!.data, exit);
+        // Reported again next round, recorded once.
+        await f.reconciler.runOnce();
+        assert.equal(
+          (await rt.store.readStream(clawStream, c.id)).filter((e) => e.type === 'GatewayExited').length,
+          1,
+        );
+      } finally {
+        await f.worker.stop();
+      }
+    });
+
     it('says a claw on an offline Mini is degraded, and lets a lost Mini go', async () => {
       const f = await fleet();
       const health = new MiniHealthLoop(rt.store, f.deployments.healthProbe, silentLogger, {

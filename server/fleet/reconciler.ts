@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { decideSighting, type ClawState, type GatewaySighting } from '../../events/claw';
+import {
+  decideExit,
+  decideSighting,
+  type ClawEvent,
+  type ClawState,
+  type GatewaySighting,
+} from '../../events/claw';
 import { ConcurrencyError } from '../../events/errors';
 import { findOrphans, type MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
@@ -83,9 +89,9 @@ export class Reconciler {
     const byId = new Map(running.map((g) => [g.clawId, g]));
     for (const claw of placed) {
       const g = byId.get(claw.id);
-      const seen: GatewaySighting =
-        g && g.port === claw.miniPort ? { agent: g.status, error: g.error } : { agent: 'absent' };
-      await this.#sighted(claw, mini, seen);
+      const here = g && g.port === claw.miniPort ? g : undefined;
+      const seen: GatewaySighting = here ? { agent: here.status, error: here.error } : { agent: 'absent' };
+      await this.#sighted(claw, mini, seen, decideExit(claw, here?.lastExit));
     }
   }
 
@@ -112,8 +118,15 @@ export class Reconciler {
     }
   }
 
-  async #sighted(claw: ClawState, mini: MiniState, seen: GatewaySighting): Promise<void> {
-    const { events, restart } = decideSighting(claw, seen);
+  async #sighted(
+    claw: ClawState,
+    mini: MiniState,
+    seen: GatewaySighting,
+    exits: ClawEvent[] = [],
+  ): Promise<void> {
+    const sighting = decideSighting(claw, seen);
+    const events = [...exits, ...sighting.events];
+    const restart = sighting.restart;
     try {
       if (events.length) {
         await this.store.append(clawsProjection, claw.id, events, {
