@@ -32,6 +32,8 @@ import type { Envelope, Failure } from './types';
  * | `deleting`     | deletion asked for; being taken apart                   | stop_agent → delete_bucket → release → finish_delete | ClawDeletionRequested                            |
  * | `deleted`      | gone: nothing runs, nothing is held                     | nothing                                              | ClawDeleted                                      |
  *
+ * A clone (ClawRequested with `cloneOf`) runs restore_backup between create_bucket and wait_ready.
+ *
  * A failed step that may be retried appends ProvisioningStepFailed (status unchanged, `retryAt`
  * holds the worker off); a forward step that runs out of attempts, or fails permanently, appends
  * ProvisioningFailed. Compensation (stop, release) after a failure keeps `lastError`.
@@ -75,6 +77,8 @@ export const clawEventSchemas = {
     target: z.enum(DEPLOYMENT_TARGETS),
     requestedBy: who,
     tokenFingerprint: z.string().min(8).max(64),
+    /** A clone: once its gateway first runs, it is restored from this backup of another claw. */
+    cloneOf: z.object({ clawId: uuid, backupId: uuid }).optional(),
   }),
   MiniAllocated: z.object({ miniId: uuid, port, tunnelHostname: z.string().min(1).max(253) }),
   AgentStarted: z.object({ miniId: uuid, port }),
@@ -246,8 +250,8 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
       warmupMs: null,
       workPending: true,
       lastBackupAt: null,
-      restoreBackupId: null,
-      restoreResumes: false,
+      restoreBackupId: d.cloneOf?.backupId ?? null,
+      restoreResumes: d.cloneOf !== undefined,
       lastExitAt: null,
     });
   }
@@ -410,6 +414,7 @@ export interface ClawRequest {
   target: DeploymentTarget;
   requestedBy: string;
   tokenFingerprint: string;
+  cloneOf?: { clawId: string; backupId: string };
 }
 
 /** A new claw, unless its organization already has a live claw with that slug. */
@@ -787,7 +792,7 @@ const isRecordedStep = (s: WorkerStep): s is Exclude<ProvisioningStep, 'allocate
  * after a crash continues exactly where the log says it is. Null: nothing to do.
  */
 export function nextStep(
-  c: Pick<ClawState, 'status' | 'agentRunning' | 'gatewayMayRun' | 'bucket' | 'miniPort'>,
+  c: Pick<ClawState, 'status' | 'agentRunning' | 'gatewayMayRun' | 'bucket' | 'miniPort' | 'restoreBackupId'>,
 ): WorkerStep | null {
   switch (c.status) {
     case 'requested':
@@ -795,6 +800,8 @@ export function nextStep(
     case 'provisioning':
       if (!c.agentRunning) return 'start_agent';
       if (!c.bucket) return 'create_bucket';
+      // A clone gets the state of its backup before it is confirmed ready.
+      if (c.restoreBackupId) return 'restore_backup';
       return 'wait_ready';
     case 'failed':
       if (c.gatewayMayRun) return 'stop_agent';

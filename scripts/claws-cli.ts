@@ -48,7 +48,9 @@ const USAGE = `Usage: npm run claws -- <command> [options] [--json]
   mini cordon|uncordon|remove <id|hostname>
   mini unblock-port <id|hostname> --port P   (a port found held by another process, freed since)
   org create --slug S [--name N]
-  claw create --org <slug> --name <name>     (creates the organization if it does not exist)
+  claw create --org <slug> --name <name> [--from-backup <id>]
+                                             (creates the organization if it does not exist; with
+                                             --from-backup, a clone of that backup's claw)
   claw list [--org <slug>]
   claw show <id|org/slug>                    (with its timeline)
   claw delete|retry <id|org/slug>
@@ -85,6 +87,7 @@ const { values: opts, positionals } = parseArgs({
     org: { type: 'string' },
     name: { type: 'string' },
     backup: { type: 'string' },
+    'from-backup': { type: 'string' },
     slug: { type: 'string' },
     reason: { type: 'string' },
     port: { type: 'string' },
@@ -211,6 +214,7 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
         orgId: org.id,
         name: need('name'),
         target: rt.config.DEPLOYMENT_TARGET,
+        ...(opts['from-backup'] ? { fromBackup: opts['from-backup'] } : {}),
       });
       return print(`Requested claw ${org.slug}/${claw.slug} (${claw.id}); the worker provisions it.`, claw);
     }
@@ -332,7 +336,7 @@ if (opts.help) {
     await runRemote(
       remoteClient(url, token),
       positionals,
-      { name: opts.name, org: opts.org, backup: opts.backup },
+      { name: opts.name, org: opts.org, backup: opts.backup, fromBackup: opts['from-backup'] },
       print,
     );
   } catch (err) {

@@ -12,7 +12,7 @@ export const REMOTE_USAGE = `Remote (with --url <server> and CLAWS_TOKEN=claws_â
   whoami                                     (the token's organization and role)
   claw list                                  
   claw show <slug>                           (with its timeline)
-  claw create --name <name>
+  claw create --name <name> [--from-backup <id>]
   claw delete|retry|stop|start|restart <slug>
   claw backup|backups <slug>
   claw restore <slug> --backup <id>`;
@@ -45,7 +45,7 @@ function clawRef(ref: string | undefined, org: string): { orgSlug: string; clawS
 export async function runRemote(
   client: Client,
   [group, action, ref]: string[],
-  opts: { name?: string; org?: string; backup?: string },
+  opts: { name?: string; org?: string; backup?: string; fromBackup?: string },
   print: Print,
 ): Promise<void> {
   const me = await client.apiTokens.whoami.query();
@@ -70,7 +70,11 @@ export async function runRemote(
     }
     case 'claw create': {
       if (!opts.name) throw new RemoteUsageError('--name is required');
-      const claw = await client.claws.create.mutate({ orgSlug: org, name: opts.name });
+      const claw = await client.claws.create.mutate({
+        orgSlug: org,
+        name: opts.name,
+        ...(opts.fromBackup ? { fromBackup: opts.fromBackup } : {}),
+      });
       return print(`Requested claw ${org}/${claw.slug}; the server provisions it.`, claw);
     }
     case 'claw delete':

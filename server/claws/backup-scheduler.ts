@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { clawsDueForBackup } from '../../projections/claws';
 import { asFailure } from '../failure';
 import type { Logger } from '../log';
@@ -44,10 +45,14 @@ export class BackupScheduler {
     return this.#running;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops scheduling. A backup under way (minutes, for a large one) is not waited for beyond
+   * `graceMs`: it ends on its own, and one cut by the process exiting is simply not recorded.
+   */
+  async stop(graceMs = 5000): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    if (this.#running) await Promise.race([this.#running, sleep(graceMs, undefined, { ref: false })]);
   }
 
   async #round(): Promise<void> {

@@ -246,6 +246,42 @@ for (const kind of testDrivers()) {
       claw = await until('active');
     });
 
+    it('clones a claw from one of its backups: its state, with a gateway token of its own', async () => {
+      const o = await callerFor(rt, owner);
+      const [b] = await backupsOfClaw(rt.database.db, claw.id);
+      const clone = await o.claws.create({ orgSlug, name: 'Durable clone', fromBackup: b!.backupId });
+      const cloned = await waitFor(
+        'the clone active',
+        async () => {
+          const c = await rt.store.load(clawsProjection, clone.id);
+          return c?.status === 'active' ? c : null;
+        },
+        60_000,
+      );
+      const types = (await rt.store.readStream(clawStream, clone.id)).map((e) => e.type);
+      assert.deepEqual(types.slice(-3), ['BucketCreated', 'ClawRestored', 'ClawActive']);
+      const original = claw;
+      claw = cloned;
+      try {
+        assert.deepEqual(await said(), ['before the backup', 'kept through a refused restore']);
+      } finally {
+        claw = original;
+      }
+      assert.notEqual(
+        await rt.secrets.get(gatewayTokenSecret(clone.id)),
+        await rt.secrets.get(gatewayTokenSecret(claw.id)),
+        'a clone has a gateway token of its own',
+      );
+      // Another organization's backup is not found, whoever asks.
+      const stranger = await callerFor(rt, await newUser(rt, 'stranger'));
+      const other = (await stranger.orgs.create({ name: 'Elsewhere' })).slug;
+      assert.equal(
+        await outcome(stranger.claws.create({ orgSlug: other, name: 'Thief', fromBackup: b!.backupId })),
+        'NOT_FOUND',
+      );
+      await o.claws.delete({ orgSlug, clawSlug: cloned.slug });
+    });
+
     it('backs up a stopped claw, and a deleted claw leaves an empty bucket behind it deleted', async () => {
       const o = await callerFor(rt, owner);
       const stopping = await o.claws.stop(ref());
@@ -262,6 +298,7 @@ for (const kind of testDrivers()) {
       await o.claws.delete(ref());
       await until('deleted');
       assert.equal(await rt.buckets.exists(bucket), false, 'the bucket and its backups are gone');
+      assert.deepEqual(await backupsOfClaw(rt.database.db, claw.id), [], 'and so is their record');
     });
   });
 }

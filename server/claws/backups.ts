@@ -171,9 +171,12 @@ export async function restoreOnMini(
   claw: ClawState,
 ): Promise<ClawBackup> {
   const backup = claw.restoreBackupId ? await backupById(deps.store.db, claw.restoreBackupId) : null;
-  if (!backup || backup.clawId !== claw.id || !claw.bucket) throw notFound('Backup');
+  // Its own backup, or (a clone) one of a claw of the same organization, in that claw's bucket.
+  const source =
+    backup && backup.clawId !== claw.id ? await deps.store.load(clawsProjection, backup.clawId) : claw;
+  if (!backup || !source?.bucket || source.orgId !== claw.orgId) throw notFound('Backup');
   const mini = claw.miniId ? await deps.store.load(minisProjection, claw.miniId) : null;
-  const download = await deps.buckets.presignGet(claw.bucket, backup.objectKey, {
+  const download = await deps.buckets.presignGet(source.bucket, backup.objectKey, {
     expiresInSec: URL_TTL_SEC,
   });
   await deps.agents.restore(claw, mini, {

@@ -18,6 +18,7 @@ import { badRequest, isConflict, notFound } from '../../events/errors';
 import type { MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
 import type { Actor } from '../../events/types';
+import { backupById } from '../../projections/claw-backups';
 import { clawsProjection, liveClawBySlug } from '../../projections/claws';
 import { minisProjection } from '../../projections/minis';
 import { fingerprint, generateSecretToken } from '../secrets/keyring';
@@ -45,6 +46,8 @@ export const RequestClawInput = z.object({
   orgId: z.uuid(),
   name: ClawName,
   target: z.enum(DEPLOYMENT_TARGETS).default('mac-mini'),
+  /** A clone: the new claw starts from this backup of another claw of the organization. */
+  fromBackup: z.uuid().optional(),
 });
 
 export const metaOf = (ctx: CommandContext) => ({
@@ -71,8 +74,9 @@ export async function requestClaw(
 ): Promise<ClawState> {
   const parsed = RequestClawInput.safeParse(input);
   if (!parsed.success) throw badRequest('Invalid claw request', { issues: parsed.error.issues });
-  const { orgId, name, target } = parsed.data;
+  const { orgId, name, target, fromBackup } = parsed.data;
   const slug = slugify(name, 50);
+  const cloneOf = fromBackup ? await cloneSource(ctx, orgId, fromBackup) : undefined;
   const clawId = randomUUID();
   const token = generateSecretToken(32);
   const events = decideRequest(
@@ -84,6 +88,7 @@ export async function requestClaw(
       target,
       requestedBy: requester(ctx.actor),
       tokenFingerprint: fingerprint(token),
+      ...(cloneOf ? { cloneOf } : {}),
     },
     { slugTaken: (await liveClawBySlug(ctx.store.db, orgId, slug)) !== null },
   );
@@ -104,6 +109,14 @@ export async function requestClaw(
     if (isConflict(err, clawsProjection, 'slug_taken')) throw slugTaken(slug);
     throw err;
   }
+}
+
+/** The backup a clone starts from: one of a live claw of the same organization (else not found). */
+async function cloneSource(ctx: CommandContext, orgId: string, backupId: string) {
+  const backup = await backupById(ctx.store.db, backupId);
+  const source = backup ? await ctx.store.load(clawsProjection, backup.clawId) : null;
+  if (!backup || !source || source.orgId !== orgId || source.status === 'deleted') throw notFound('Backup');
+  return { clawId: source.id, backupId: backup.backupId };
 }
 
 /** Loads a claw, decides, and appends what was decided (nothing, when the decision is a no-op). */

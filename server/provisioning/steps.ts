@@ -12,6 +12,7 @@ import {
 import { decidePortBlocked, type MiniState } from '../../events/mini';
 import type { EventStore } from '../../events/store';
 import type { EventMetadata } from '../../events/types';
+import { backupsOfClaw } from '../../projections/claw-backups';
 import { clawsProjection } from '../../projections/claws';
 import { lockMini, minisProjection } from '../../projections/minis';
 import { backupOnMini, restoreOnMini } from '../claws/backups';
@@ -166,11 +167,18 @@ const pauseAgent: Step = async (deps, claw) => {
 };
 
 const deleteBucket: Step = async (deps, claw) => {
-  // A bucket must be empty to be deleted: its backups go first.
-  for (const o of await deps.buckets.listObjects(claw.bucket!, ''))
-    await deps.buckets.deleteObject(claw.bucket!, o.key);
-  await deps.buckets.delete(claw.bucket!);
-  return done(stepSucceeded.delete_bucket(claw));
+  // A bucket must be empty to be deleted: its backups go first, and the record says they are gone.
+  // A retried step may find the bucket gone already (deleted, the event not yet appended).
+  if (await deps.buckets.exists(claw.bucket!)) {
+    for (const o of await deps.buckets.listObjects(claw.bucket!, ''))
+      await deps.buckets.deleteObject(claw.bucket!, o.key);
+    await deps.buckets.delete(claw.bucket!);
+  }
+  const pruned: ClawEvent[] = (await backupsOfClaw(deps.store.db, claw.id)).map((b) => ({
+    type: 'ClawBackupPruned',
+    data: { backupId: b.backupId, objectKey: b.objectKey },
+  }));
+  return done([...pruned, ...stepSucceeded.delete_bucket(claw)]);
 };
 
 /** The Mini puts the backup in place only once it checked it; a gateway that ran starts again. */

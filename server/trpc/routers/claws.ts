@@ -76,34 +76,42 @@ const backupDeps = (ctx: Context) => ({
 });
 
 export const clawsRouter = router({
-  create: orgProcedure.input(z.object({ name: ClawName })).mutation(async ({ ctx, input }) => {
-    const cfg = ctx.runtime.config;
-    // In the database, so the rate holds across server instances; per caller and per organization.
-    await enforceThrottles(ctx.runtime.database.db, [
-      {
-        key: `claw-create:principal:${ctx.principal}`,
-        policy: cfg.THROTTLE_CLAW_CREATE_PER_USER,
-        refusal: 'You are creating claws too fast',
-      },
-      {
-        key: `claw-create:org:${ctx.org.id}`,
-        policy: cfg.THROTTLE_CLAW_CREATE_PER_ORG,
-        refusal: 'Too many new claws in this organization at once',
-      },
-    ]);
-    const claw = await requestClaw(
-      commandCtx(ctx),
-      { orgId: ctx.org.id, name: input.name, target: cfg.DEPLOYMENT_TARGET },
-      {
-        // Counted under the organization's row lock, in the append's own transaction.
-        guard: async (trx) => {
-          await lockOrganization(trx, ctx.org.id);
-          await assertClawQuota(trx, ctx.org.id, cfg.QUOTA_CLAWS_PER_ORG);
+  /** A new claw; with `fromBackup`, a clone of another claw of the organization from one of its backups. */
+  create: orgProcedure
+    .input(z.object({ name: ClawName, fromBackup: z.uuid().optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const cfg = ctx.runtime.config;
+      // In the database, so the rate holds across server instances; per caller and per organization.
+      await enforceThrottles(ctx.runtime.database.db, [
+        {
+          key: `claw-create:principal:${ctx.principal}`,
+          policy: cfg.THROTTLE_CLAW_CREATE_PER_USER,
+          refusal: 'You are creating claws too fast',
         },
-      },
-    );
-    return clawView(claw, null, audienceOf(ctx));
-  }),
+        {
+          key: `claw-create:org:${ctx.org.id}`,
+          policy: cfg.THROTTLE_CLAW_CREATE_PER_ORG,
+          refusal: 'Too many new claws in this organization at once',
+        },
+      ]);
+      const claw = await requestClaw(
+        commandCtx(ctx),
+        {
+          orgId: ctx.org.id,
+          name: input.name,
+          target: cfg.DEPLOYMENT_TARGET,
+          ...(input.fromBackup ? { fromBackup: input.fromBackup } : {}),
+        },
+        {
+          // Counted under the organization's row lock, in the append's own transaction.
+          guard: async (trx) => {
+            await lockOrganization(trx, ctx.org.id);
+            await assertClawQuota(trx, ctx.org.id, cfg.QUOTA_CLAWS_PER_ORG);
+          },
+        },
+      );
+      return clawView(claw, null, audienceOf(ctx));
+    }),
 
   slugPreview: authedProcedure.input(z.object({ name: z.string().max(200) })).query(({ input }) => {
     const parsed = ClawName.safeParse(input.name);

@@ -1,6 +1,7 @@
 'use client';
 
 import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
 import { useEffect, useRef } from 'react';
 import { Ago, LocalTime } from '@/app/_components/time';
 import { Button, Card, ErrorText, Hint } from '@/app/_components/ui';
@@ -20,14 +21,17 @@ const KIND_LABEL = { scheduled: 'Scheduled', manual: 'On demand', before_stop: '
 export function BackupsPanel({
   orgSlug,
   clawSlug,
+  clawName,
   clawVersion,
   clawStatus,
 }: {
   orgSlug: string;
   clawSlug: string;
+  clawName: string;
   clawVersion: number;
   clawStatus: string;
 }) {
+  const router = useRouter();
   const trpc = useTRPC();
   const qc = useQueryClient();
   const key = trpc.claws.backups.queryKey({ orgSlug, clawSlug });
@@ -42,6 +46,12 @@ export function BackupsPanel({
   const refresh = () => void qc.invalidateQueries({ queryKey: key });
   const backupNow = useMutation(trpc.claws.backupNow.mutationOptions({ onSettled: refresh }));
   const restore = useMutation(trpc.claws.restore.mutationOptions({ onSettled: refresh }));
+  // A clone is a new claw of the organization, started from the backup; its page is where it goes.
+  const clone = useMutation(
+    trpc.claws.create.mutationOptions({
+      onSuccess: (c) => router.push(`/orgs/${orgSlug}/claws/${c.slug}`),
+    }),
+  );
 
   if (query.error)
     return (
@@ -53,7 +63,7 @@ export function BackupsPanel({
   const { backups, overdue, intervalMs, canChange } = query.data;
   const restoring = clawStatus === 'restoring';
   const canBackUp = ['active', 'degraded', 'stopped'].includes(clawStatus);
-  const error = backupNow.error ?? restore.error;
+  const error = backupNow.error ?? restore.error ?? clone.error;
 
   return (
     <Card as="section" aria-label="Backups">
@@ -81,18 +91,33 @@ export function BackupsPanel({
               <span className="muted">
                 <LocalTime date={b.takenAt} />
               </span>
-              {canChange && (
+              <span className={styles.buttons}>
                 <Button
                   variant="default"
-                  disabled={restoring || !canBackUp || restore.isPending}
+                  disabled={clone.isPending}
                   onClick={() => {
-                    if (window.confirm('Roll the claw back to this backup? What it did since then is lost.'))
-                      restore.mutate({ orgSlug, clawSlug, backupId: b.backupId });
+                    const name = window.prompt('Name of the new claw', `${clawName} copy`);
+                    if (name?.trim())
+                      clone.mutate({ orgSlug, name: name.trim().slice(0, 60), fromBackup: b.backupId });
                   }}
                 >
-                  Restore
+                  Clone
                 </Button>
-              )}
+                {canChange && (
+                  <Button
+                    variant="default"
+                    disabled={restoring || !canBackUp || restore.isPending}
+                    onClick={() => {
+                      if (
+                        window.confirm('Roll the claw back to this backup? What it did since then is lost.')
+                      )
+                        restore.mutate({ orgSlug, clawSlug, backupId: b.backupId });
+                    }}
+                  >
+                    Restore
+                  </Button>
+                )}
+              </span>
             </li>
           ))}
         </ul>

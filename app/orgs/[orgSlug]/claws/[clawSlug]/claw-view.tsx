@@ -150,6 +150,7 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
             <BackupsPanel
               orgSlug={orgSlug}
               clawSlug={clawSlug}
+              clawName={c.name}
               clawVersion={c.version}
               clawStatus={c.status}
             />
