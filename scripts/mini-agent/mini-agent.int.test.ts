@@ -19,6 +19,7 @@ import {
 import { FailureError } from '../../server/failure';
 import { DEV_AGENT_TOKEN } from '../../server/fleet/agent-api';
 import { certFingerprint } from '../../server/fleet/agent-tls';
+import { waitForClawStatus } from '../../tests/fixtures/mini-agent-process';
 import { freePort, isPortOpen, repoRoot, waitFor } from '../../tests/fixtures/processes';
 // Zombie-aware: an adopted gateway that exits is reparented, and not every init reaps it at once.
 import { isAlive } from './processes';
@@ -206,23 +207,14 @@ async function expectAgentError(p: Promise<unknown>, status: number, kind: 'perm
 
 const statusOf = (client: AgentClient, clawId: string) => client.clawStatus(clawId);
 
-async function waitForStatus(
+/** The shared fixture's wait, with this suite's shorter default. */
+const waitForStatus = (
   client: AgentClient,
   clawId: string,
   want: AgentClawStatusReport['status'],
-  extra: (s: AgentClawStatusReport) => boolean = () => true,
+  extra?: (s: AgentClawStatusReport) => boolean,
   timeoutMs = 20_000,
-): Promise<AgentClawStatusReport> {
-  return waitFor(
-    `claw ${clawId} ${want}`,
-    async () => {
-      const s = await statusOf(client, clawId);
-      return s.status === want && extra(s) ? s : undefined;
-    },
-    timeoutMs,
-    100,
-  );
-}
+) => waitForClawStatus(client, clawId, want, extra, timeoutMs);
 
 const gatewayToken = () => `gw-${randomBytes(16).toString('hex')}`;
 
