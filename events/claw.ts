@@ -370,8 +370,10 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
     case 'ClawRestoreFailed': {
       // The agent starts a gateway that ran before again, restored or not: the claw is confirmed
       // ready the way a started one is (wait_ready), counted from now.
+      // A clone (restored while provisioning) counts its warm-up from its request, as any new claw.
+      const startedAt = s.status === 'restoring' ? event.createdAt : s.startedAt;
       const after = s.restoreResumes
-        ? { status: 'provisioning' as const, agentRunning: true, startedAt: event.createdAt }
+        ? { status: 'provisioning' as const, agentRunning: true, startedAt }
         : { status: 'stopped' as const };
       return withDerived({
         ...s,

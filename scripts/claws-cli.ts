@@ -311,10 +311,14 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
       keepRunningOnUnhandledRejections(log);
       const handle = await startProvisioning(rt, log);
       console.log(`Provisioning worker ${handle.worker.id} running; Ctrl-C to stop.`);
+      // Its loops' timers are unref'd and a database restart closes every socket: without a handle
+      // of its own the process would simply end while the database is away.
+      const alive = setInterval(() => {}, 1 << 30);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      clearInterval(alive);
       await handle.stop();
       return;
     }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type {
   BackupClawRequest,
   ClawLogs,
+  ClawUsage,
   GatewayModel,
   RefusalCode,
   RestoreClawRequest,
@@ -20,6 +21,10 @@ import { prepareClawsDir } from './preflight';
 import { portInUse } from './processes';
 import { StateStore, type ClawRecord } from './state-store';
 import { ClawSupervisor, type ClawSnapshot } from './supervisor';
+import { UsageSampler } from './usage';
+
+/** How often what each claw uses is sampled (its page shows the last 60 samples). */
+const USAGE_INTERVAL_MS = 10_000;
 
 /**
  * The claws this Mini runs: one supervisor each, the durable record of them, and the rules of the
@@ -36,6 +41,8 @@ export class MiniAgent {
   readonly isolation: ClawIsolation;
   #claws = new Map<string, ClawSupervisor>();
   #locks = new Map<string, Promise<void>>();
+  readonly #usage = new UsageSampler();
+  #usageTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: AgentConfig,
@@ -69,7 +76,31 @@ export class MiniAgent {
       else started++;
     }
     this.persist();
+    this.#sampleUsage();
     return { adopted, started };
+  }
+
+  /** Samples what every claw uses, now and every `USAGE_INTERVAL_MS` (usage.ts). */
+  #sampleUsage(): void {
+    const round = () =>
+      this.#usage
+        .sample(
+          [...this.#claws.values()].map((s) => ({
+            clawId: s.record.clawId,
+            dir: this.clawDir(s.record.clawId),
+            ...(this.isolation.separateUsers && s.user ? { uid: s.user.uid } : {}),
+            ...(s.record.pid ? { gatewayPid: s.record.pid } : {}),
+          })),
+        )
+        .catch((err: unknown) => this.log.warn('cannot sample what the claws use', { error: String(err) }));
+    void round();
+    this.#usageTimer ??= setInterval(() => void round(), USAGE_INTERVAL_MS);
+    this.#usageTimer.unref();
+  }
+
+  /** The claw's recent memory and CPU, and its disk; undefined for an unknown claw (or before the first sample). */
+  usage(clawId: string): ClawUsage | undefined {
+    return this.#claws.has(clawId) ? this.#usage.usage(clawId) : undefined;
   }
 
   persist(): void {
@@ -328,6 +359,8 @@ export class MiniAgent {
    * every claw on the Mini down); the next agent adopts them from claws.json.
    */
   async shutdown(stopGateways: boolean): Promise<void> {
+    if (this.#usageTimer) clearInterval(this.#usageTimer);
+    this.#usageTimer = undefined;
     if (stopGateways) {
       await Promise.allSettled([...this.#claws.values()].map((s) => s.stop()));
       for (const s of this.#claws.values()) s.record.pid = undefined;

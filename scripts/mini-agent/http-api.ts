@@ -155,6 +155,11 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
         if (!logs) throw new HttpError(404, `Unknown claw ${id}`);
         return { status: 200, body: { ok: true, ...logs } };
       }
+      if (claw.route === 'clawUsage') {
+        allow(method, ['GET']);
+        if (!agent.status(id)) throw new HttpError(404, `Unknown claw ${id}`);
+        return { status: 200, body: { ok: true, ...(agent.usage(id) ?? { diskBytes: 0, samples: [] }) } };
+      }
       if (claw.route === 'clawBackup') {
         allow(method, ['POST']);
         const input = parseBody(BackupClawRequest, await readJson(req), 'backup request');

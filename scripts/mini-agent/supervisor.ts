@@ -99,6 +99,11 @@ export class ClawSupervisor {
   }
 
   /** How this claw's gateway starts; pure, so it is built afresh for every launch. */
+  /** The claw's own OS user, once known (claw users only). */
+  get user(): ClawUser | undefined {
+    return this.#user;
+  }
+
   get launchSpec(): GatewayLaunchSpec {
     return gatewayLaunchSpec({
       ...this.deps.launch,

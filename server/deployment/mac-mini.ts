@@ -1,6 +1,6 @@
 import type { ClawState } from '../../events/claw';
 import type { MiniState } from '../../events/mini';
-import type { ClawLogs, ClawLogsQuery, ClawSummary, ControlPlaneDevice } from '../fleet/agent-api';
+import type { ClawLogs, ClawLogsQuery, ClawSummary, ClawUsage, ControlPlaneDevice } from '../fleet/agent-api';
 import { createAgentClient, type AgentClient } from '../fleet/agent-client';
 import type { HealthProbe } from '../fleet/health';
 import type { MiniAgents } from '../fleet/reconciler';
@@ -125,6 +125,11 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   /** The claw's gateway output on its Mini, redacted there; null when the agent does not know the claw. */
   async logs(claw: ClawState, mini: MiniState | null, query: ClawLogsQuery): Promise<ClawLogs | null> {
     return (await this.#client(mini)).clawLogs(claw.id, query);
+  }
+
+  /** What the claw's processes used lately on its Mini, and its disk; null when the agent does not know it. */
+  async usage(claw: ClawState, mini: MiniState | null): Promise<ClawUsage | null> {
+    return (await this.#client(mini)).clawUsage(claw.id);
   }
 
   async check(mini: MiniState): Promise<void> {

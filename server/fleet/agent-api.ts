@@ -20,6 +20,7 @@ import { z } from 'zod';
  *                               (size, sha256 or the gateway's verify refused it; the claw's state is
  *                               untouched and its gateway runs again if it ran before)
  *   GET    /claws/:id/logs    ?limit&after → 200 ClawLogsResponse | 404: its gateway's output, redacted
+ *   GET    /claws/:id/usage   → 200 ClawUsageResponse | 404: its recent memory and CPU, its disk
  *   GET    /claws             → 200 ListClawsResponse (no tokens)
  *   GET    /health            → 200 HealthResponse
  *
@@ -44,10 +45,18 @@ export const agentPaths = {
   clawBackup: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/backup`,
   clawRestore: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/restore`,
   clawLogs: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/logs`,
+  clawUsage: (clawId: string) => `/claws/${encodeURIComponent(clawId)}/usage`,
 } as const;
 
 type ClawRoute =
-  'claw' | 'clawStatus' | 'clawStop' | 'clawRestart' | 'clawBackup' | 'clawRestore' | 'clawLogs';
+  | 'claw'
+  | 'clawStatus'
+  | 'clawStop'
+  | 'clawRestart'
+  | 'clawBackup'
+  | 'clawRestore'
+  | 'clawLogs'
+  | 'clawUsage';
 const SUBROUTES: Record<string, ClawRoute> = {
   status: 'clawStatus',
   stop: 'clawStop',
@@ -55,6 +64,7 @@ const SUBROUTES: Record<string, ClawRoute> = {
   backup: 'clawBackup',
   restore: 'clawRestore',
   logs: 'clawLogs',
+  usage: 'clawUsage',
 };
 
 /**
@@ -301,3 +311,18 @@ export const ClawLogs = z.object({
 });
 export type ClawLogs = z.infer<typeof ClawLogs>;
 export const ClawLogsResponse = ClawLogs.extend({ ok: z.literal(true) });
+
+/** One sample of what a claw's processes use. */
+export const UsageSample = z.object({
+  at: z.iso.datetime({ offset: true }),
+  rssBytes: z.number().int().min(0),
+  /** CPU since the previous sample, in percent of one core. */
+  cpuPercent: z.number().min(0),
+  processes: z.number().int().min(0),
+});
+export type UsageSample = z.infer<typeof UsageSample>;
+
+/** GET /claws/:id/usage: the last samples (oldest first) and the disk the claw's directory takes. */
+export const ClawUsage = z.object({ diskBytes: z.number().int().min(0), samples: z.array(UsageSample) });
+export type ClawUsage = z.infer<typeof ClawUsage>;
+export const ClawUsageResponse = ClawUsage.extend({ ok: z.literal(true) });

@@ -7,6 +7,7 @@ import {
   BackupClawResponse,
   ClawLogsResponse,
   ClawStatusReport,
+  ClawUsageResponse,
   ErrorResponse,
   HealthResponse,
   ListClawsResponse,
@@ -16,6 +17,7 @@ import {
   type ClawLogsQuery,
   type ClawStatus,
   type ClawSummary,
+  type ClawUsage,
   type RestoreClawInput,
   type StartClawRequest,
 } from './agent-api';
@@ -70,6 +72,8 @@ export interface AgentClient {
   restoreClaw(clawId: string, request: RestoreClawInput, options?: LongCallOptions): Promise<void>;
   /** GET /claws/:id/logs: the tail of the gateway's output, or what came after `after`; null for an unknown claw. */
   clawLogs(clawId: string, query: ClawLogsQuery): Promise<ClawLogs | null>;
+  /** GET /claws/:id/usage: the claw's recent memory and CPU samples and its disk; null for an unknown claw. */
+  clawUsage(clawId: string): Promise<ClawUsage | null>;
   /** GET /health. */
   health(): Promise<Omit<HealthResponse, 'ok'>>;
   /** GET /claws, for reconciliation. */
@@ -255,6 +259,10 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
         allowNotFound: true,
       });
       return r ? { lines: r.lines, offset: r.offset, file: r.file, rotated: r.rotated } : null;
+    },
+    async clawUsage(clawId) {
+      const r = await call('GET', agentPaths.clawUsage(clawId), ClawUsageResponse, { allowNotFound: true });
+      return r ? { diskBytes: r.diskBytes, samples: r.samples } : null;
     },
     async pauseClaw(clawId) {
       await call('POST', agentPaths.clawStop(clawId), OkResponse);

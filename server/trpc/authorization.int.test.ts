@@ -469,6 +469,14 @@ for (const driver of testDrivers()) {
           return subscribe(w, (c) => c.claws.onLogs({ orgSlug, clawSlug, after: 0, file: 0 }));
         },
       ],
+      [
+        'claws.onUsage',
+        orgRead,
+        async (w) => {
+          const clawSlug = await freshClaw();
+          return subscribe(w, (c) => c.claws.onUsage({ orgSlug, clawSlug }));
+        },
+      ],
       ['claws.onChange', orgRead, (w) => subscribe(w, (c) => c.claws.onChange({ orgSlug }))],
       [
         'claws.onTimeline',

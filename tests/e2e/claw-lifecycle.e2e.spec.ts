@@ -114,6 +114,12 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   await expect(page.getByTestId('claw-status').first()).toHaveText('active', { timeout: 60_000 });
   await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
 
+  // What it uses (the agent samples every 10 s) and its output, redacted on the Mini, as an admin.
+  await expect(page.getByTestId('usage-memory')).toContainText(/MB/, { timeout: 30_000 });
+  await page.getByRole('region', { name: 'Logs' }).getByText('Logs').click();
+  await expect(page.getByTestId('logs')).toContainText('dev gateway listening', { timeout: 15_000 });
+  await shot(page, '06e-claw-usage-and-logs');
+
   // The audit timeline, newest last.
   const types = await page
     .locator('[data-testid="timeline"] > li')

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError, tracked } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -26,7 +27,7 @@ import {
   setClawModel,
 } from '../../claws/model';
 import { backupsView, requestRestore, retentionOf, takeBackup } from '../../claws/backups';
-import { atLeast, clawLogs, followClawLogs } from '../../claws/logs';
+import { atLeast, clawLogs, clawUsage, followClawLogs } from '../../claws/observe';
 import { forMembers } from '../../claws/member-text';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
 import { LogLevel } from '../../fleet/agent-api';
@@ -38,6 +39,9 @@ import { appendSignals, readThroughOutages } from '../live';
 import { openLiveAccess } from '../live-access';
 import type { Context } from '../context';
 import { authedProcedure, orgAdminProcedure, orgProcedure, router, type Actor } from '../init';
+
+/** The agent samples every 10 s; asking a little more often keeps the page within a sample of it. */
+const USAGE_POLL_MS = 5000;
 
 const ClawSlug = z
   .string()
@@ -281,6 +285,35 @@ export const clawsRouter = router({
         await live.close();
       }
     }),
+
+  /**
+   * What the claw uses on its Mini: its processes' memory and CPU over the last minutes, and its
+   * disk; a new sample as the agent takes it (about every 10 s). Members see it.
+   */
+  onUsage: orgProcedure.input(z.object({ clawSlug: ClawSlug })).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }) {
+    const claw = await findClaw(ctx, input.clawSlug);
+    const live = await openLiveAccess(ctx, { orgId: ctx.org.id, signal });
+    const agents = createDeploymentServices(ctx.runtime).agents;
+    try {
+      let last: string | undefined;
+      while (!live.signal.aborted) {
+        const usage = await clawUsage(ctx.runtime.store, agents, claw).catch(() => null);
+        const newest = usage?.samples.at(-1)?.at;
+        if (usage && newest !== last) {
+          last = newest;
+          yield usage;
+        }
+        await sleep(USAGE_POLL_MS, undefined, { signal: live.signal }).catch(() => undefined);
+      }
+      live.throwIfEnded();
+    } finally {
+      await live.close();
+    }
+  }),
 
   /** Every change of the org's claws, as claw views; resumes after `lastEventId`. */
   onChange: orgProcedure.input(z.object({ lastEventId: Cursor.nullish() })).subscription(async function* ({

@@ -15,6 +15,7 @@ import { ClawNotFound } from './claw-not-found';
 import { BackupsPanel } from './backups-panel';
 import { LogsPanel } from './logs-panel';
 import { ModelPanel } from './model-panel';
+import { UsagePanel } from './usage-panel';
 import styles from './claw-view.module.css';
 
 /**
@@ -153,6 +154,13 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
               clawName={c.name}
               clawVersion={c.version}
               clawStatus={c.status}
+            />
+          )}
+          {!deleted && c.status !== 'deleting' && (
+            <UsagePanel
+              orgSlug={orgSlug}
+              clawSlug={clawSlug}
+              running={c.status === 'active' || c.status === 'degraded'}
             />
           )}
           {!deleted && c.status !== 'deleting' && <LogsPanel orgSlug={orgSlug} clawSlug={clawSlug} />}

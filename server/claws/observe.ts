@@ -2,18 +2,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClawState } from '../../events/claw';
 import type { EventStore } from '../../events/store';
 import { minisProjection } from '../../projections/minis';
-import type { ClawLogs, ClawLogsQuery, LogLevel } from '../fleet/agent-api';
+import type { ClawLogs, ClawLogsQuery, ClawUsage, LogLevel } from '../fleet/agent-api';
 import type { MiniState } from '../../events/mini';
 import { asFailure } from '../failure';
 
 /**
- * A claw's gateway output for its page: the agent on its Mini keeps it (rotated) and redacts it;
+ * What a claw's Mini tells of it for its page: its usage, and its gateway output: the agent on its Mini keeps it (rotated) and redacts it;
  * the control plane passes it on, filtered by level, and follows it by asking again from the
  * offset it got (a short poll per open page, only while someone reads).
  */
 
-export interface LogsAgent {
+export interface ObservingAgent {
   logs(claw: ClawState, mini: MiniState | null, query: ClawLogsQuery): Promise<ClawLogs | null>;
+  usage(claw: ClawState, mini: MiniState | null): Promise<ClawUsage | null>;
+}
+
+/** What the claw's processes used lately on its Mini, and its disk (null: it runs nowhere, or the agent does not know it). */
+export async function clawUsage(
+  store: EventStore,
+  agents: ObservingAgent,
+  claw: ClawState,
+): Promise<ClawUsage | null> {
+  if (claw.target !== 'mac-mini' || !claw.miniId) return null;
+  return agents.usage(claw, await store.load(minisProjection, claw.miniId));
 }
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -26,7 +37,7 @@ const EMPTY: ClawLogs = { lines: [], offset: 0, file: 0, rotated: false };
 
 export async function clawLogs(
   store: EventStore,
-  agents: LogsAgent,
+  agents: ObservingAgent,
   claw: ClawState,
   query: ClawLogsQuery,
 ): Promise<ClawLogs> {
@@ -41,7 +52,7 @@ export async function clawLogs(
  */
 export async function* followClawLogs(
   store: EventStore,
-  agents: LogsAgent,
+  agents: ObservingAgent,
   claw: ClawState,
   from: { offset: number; file: number },
   signal: AbortSignal,
