@@ -218,7 +218,23 @@ for (const driver of testDrivers()) {
         const first = it.next(); // starts the generator: the lease is taken here
         return { ac, first };
       };
-      const subs = [await open(), await open(), await open()];
+      // One at a time: four generators started at once race for the three seats, and any of them
+      // may be the one refused.
+      const seats = async () =>
+        Number(
+          (
+            await rt2.database.db
+              .selectFrom('live_leases')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('principal', 'like', `%${u.id}%`)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const subs = [];
+      for (let i = 1; i <= 3; i++) {
+        subs.push(await open());
+        await waitFor(`seat ${i} taken`, async () => (await seats()) === i, 5000, 20);
+      }
       const fourth = await open();
       await assert.rejects(fourth.first, /Too many live updates.*at most 3/);
       subs[0]!.ac.abort();
