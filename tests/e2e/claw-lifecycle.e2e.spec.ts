@@ -172,7 +172,7 @@ test("the claw page's first HTML already carries the claw, its timeline and who 
   const page = await context.newPage();
   const queries: string[] = [];
   await page.route('**/api/trpc/**', (route) => {
-    if (!/claws\.onTimeline|claws\.onChange|fleet\.onChange/.test(route.request().url()))
+    if (!/claws\.onTimeline|claws\.onChange|claws\.onUsage|fleet\.onChange/.test(route.request().url()))
       queries.push(route.request().url());
     return route.abort();
   });
