@@ -120,9 +120,23 @@ export const clawEventSchemas = {
     keyFingerprint: z.string().min(8).max(64),
     restarted: z.boolean(),
     requestedBy: who,
+    /** The organization's default, which the claw inherits (it has no model of its own). */
+    inherited: z.boolean().optional(),
   }),
-  /** The claw's own model was removed (the base config's, if any, applies). */
+  /** The claw's own model was removed (the organization's default, if any, applies). */
   ClawModelCleared: z.object({ restarted: z.boolean(), requestedBy: who }),
+  /**
+   * A named secret of the claw was set (the value stored encrypted; the event has its fingerprint);
+   * `restarted` as for ClawModelSet.
+   */
+  ClawSecretSet: z.object({
+    name: z.string().min(1).max(128),
+    fingerprint: z.string().min(8).max(64),
+    restarted: z.boolean(),
+    requestedBy: who,
+  }),
+  /** A named secret of the claw was removed. */
+  ClawSecretRemoved: z.object({ name: z.string().min(1).max(128), restarted: z.boolean(), requestedBy: who }),
   /** Stop asked for: the worker has the Mini stop the gateway and keep the claw. */
   ClawStopRequested: z.object({ requestedBy: who }),
   /** The Mini's agent stopped the gateway; the claw keeps its port, bucket and files there. */
@@ -387,6 +401,8 @@ export function evolveClaw(state: ClawState | null, event: Envelope<ClawEvent>):
     case 'GatewayTokenRotated':
     case 'ClawModelSet':
     case 'ClawModelCleared':
+    case 'ClawSecretSet':
+    case 'ClawSecretRemoved':
     case 'ClawRestarted':
     case 'ClawBackupFailed':
     case 'ClawBackupPruned':
@@ -580,8 +596,11 @@ export const allocationFailed = (reason: string): ClawEvent[] => [
 
 /** What the worker saw of a provisioning gateway: the agent's report, and the control plane's own handshake. */
 export type ReadinessObservation =
-  /** `paired`: the Mini's agent approved the control plane's device on the gateway and saw it done. */
-  | { agent: 'running'; paired: boolean; access: GatewayAccess }
+  /**
+   * `paired`: the Mini's agent approved the control plane's device on the gateway and saw it done;
+   * `approving`: it sent the approval and has not seen the answer yet. Both are read after `access`.
+   */
+  | { agent: 'running'; paired: boolean; approving?: boolean; access: GatewayAccess }
   | { agent: 'starting' }
   | { agent: 'failed'; error?: string }
   /** The agent does not run it (a restarted Mini?): the worker asks it to start the gateway again. */
@@ -625,6 +644,9 @@ export function decideReadiness(
       if (!access.ok && access.retry === 'never')
         return { next: 'failed', restart: false, failure: { kind: 'permanent', message: access.reason } };
       if (!access.ok) return notReady(access.reason);
+      // Let in while the Mini's approval is still on its way back: the pairing happened, and the
+      // log must record it, so wait for the Mini to see it done (an instant, or the ready deadline).
+      if (!seen.paired && seen.approving) return notReady('the Mini is confirming the pairing');
       const events: ClawEvent[] = [];
       // Only a pairing the Mini performed is recorded: over loopback the gateway lets the control
       // plane in without one, and the log must not claim a pairing that never happened.

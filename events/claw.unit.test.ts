@@ -372,6 +372,12 @@ describe('decideReadiness', () => {
       events: [{ type: 'GatewayPaired', data: { deviceId: 'ab'.repeat(32) } }, activeNow],
     });
   });
+  it('waits while the Mini confirms a pairing the gateway already honours, so the log records it', () => {
+    const seen = { agent: 'running', paired: false, approving: true, access: granted } as const;
+    assert.deepEqual(decideReadiness(provisioning, seen, soon, 60_000), { next: 'wait' });
+    const late = new Date(provisioning.updatedAt.getTime() + 61_000);
+    assert.equal(decideReadiness(provisioning, seen, late, 60_000).next, 'failed');
+  });
   it('records no pairing where none happened (a loopback gateway lets the control plane in)', () => {
     const r = decideReadiness(
       provisioning,

@@ -97,6 +97,11 @@ if (group === 'gateway' && action === 'run') {
   const bind = String(values.bind ?? 'loopback');
   const host = bind === 'lan' ? '0.0.0.0' : '127.0.0.1';
   const verbose = values.verbose === true;
+  // The config's env.vars fill what the environment lacks (OpenClaw's precedence); the names alone
+  // are printed, so a test can see the secrets arrived without any value reaching the log.
+  const applied = Object.entries(file.envVars).filter(([name]) => env[name] === undefined);
+  for (const [name, value] of applied) process.env[name] = value;
+  if (applied.length) console.log(`env vars from config: ${applied.map(([name]) => name).join(', ')}`);
   const gateway = startDevGateway({
     port,
     host,

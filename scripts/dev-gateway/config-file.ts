@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * What the dev gateway takes from the gateway's openclaw.json, read where the real gateway reads it
  * (OPENCLAW_CONFIG_PATH, else <OPENCLAW_STATE_DIR>/openclaw.json): the token (`gateway.auth.token`),
- * trusted proxies and allowed origins. A Mini agent puts the token only there, never in the
+ * trusted proxies, allowed origins and `env.vars` (the claw's secrets). A Mini agent puts the token only there, never in the
  * gateway's argv or environment. The real gateway reads JSON5; the agent writes plain JSON, which
  * is all this reads.
  */
@@ -13,12 +13,17 @@ export interface GatewayFileSettings {
   token?: string;
   trustedProxies: string[];
   allowedOrigins: string[];
+  /** `env.vars`: applied to the environment where it lacks them, as OpenClaw does. */
+  envVars: Record<string, string>;
 }
 
 const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 const field = (v: unknown, key: string): unknown =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[key] : undefined;
+
+const objectOf = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 export function gatewayFileSettings(config: unknown): GatewayFileSettings {
   const gateway = field(config, 'gateway');
@@ -27,6 +32,11 @@ export function gatewayFileSettings(config: unknown): GatewayFileSettings {
     ...(typeof token === 'string' && token ? { token } : {}),
     trustedProxies: strings(field(gateway, 'trustedProxies')),
     allowedOrigins: strings(field(field(gateway, 'controlUi'), 'allowedOrigins')),
+    envVars: Object.fromEntries(
+      Object.entries(objectOf(field(field(config, 'env'), 'vars'))).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    ),
   };
 }
 
@@ -42,7 +52,7 @@ export function readGatewayFileSettings(env: Record<string, string | undefined>)
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') raw = '';
     else throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
-  if (!raw) return { trustedProxies: [], allowedOrigins: [] };
+  if (!raw) return { trustedProxies: [], allowedOrigins: [], envVars: {} };
   try {
     return gatewayFileSettings(JSON.parse(raw));
   } catch {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { gatewayFileSettings, readGatewayFileSettings } from './config-file';
 
 describe('dev gateway config file', () => {
-  it('takes the token, trusted proxies and allowed origins where the real gateway reads them', () => {
+  it('takes the token, trusted proxies, allowed origins and env.vars where the real gateway reads them', () => {
     assert.deepEqual(
       gatewayFileSettings({
         gateway: {
@@ -14,15 +14,17 @@ describe('dev gateway config file', () => {
           trustedProxies: ['127.0.0.1', 7],
           controlUi: { allowedOrigins: ['https://claws.example.com'] },
         },
+        env: { vars: { SLACK_BOT_TOKEN: 'xoxb-1', NOT_A_STRING: 3 } },
       }),
       {
         token: 'tok-0123456789abcdef',
         trustedProxies: ['127.0.0.1'],
         allowedOrigins: ['https://claws.example.com'],
+        envVars: { SLACK_BOT_TOKEN: 'xoxb-1' },
       },
     );
     for (const nothing of [undefined, null, [], 'x', { gateway: 'x' }, { gateway: { auth: { token: '' } } }])
-      assert.deepEqual(gatewayFileSettings(nothing), { trustedProxies: [], allowedOrigins: [] });
+      assert.deepEqual(gatewayFileSettings(nothing), { trustedProxies: [], allowedOrigins: [], envVars: {} });
   });
 
   it('reads OPENCLAW_CONFIG_PATH, else <state dir>/openclaw.json; no file is no settings', () => {
@@ -35,8 +37,9 @@ describe('dev gateway config file', () => {
       assert.deepEqual(readGatewayFileSettings({ OPENCLAW_CONFIG_PATH: path.join(dir, 'none.json') }), {
         trustedProxies: [],
         allowedOrigins: [],
+        envVars: {},
       });
-      assert.deepEqual(readGatewayFileSettings({}), { trustedProxies: [], allowedOrigins: [] });
+      assert.deepEqual(readGatewayFileSettings({}), { trustedProxies: [], allowedOrigins: [], envVars: {} });
       fs.writeFileSync(file, '{ not json');
       assert.throws(() => readGatewayFileSettings({ OPENCLAW_CONFIG_PATH: file }), /is not JSON/);
     } finally {

@@ -5,6 +5,7 @@ import type {
   ClawLogs,
   ClawUsage,
   GatewayModel,
+  GatewaySecrets,
   RefusalCode,
   RestoreClawRequest,
   StartClawRequest,
@@ -19,7 +20,7 @@ import { isolationDriver } from './isolation-drivers';
 import { gatewayDirs, gatewayLaunchSpec, type GatewayLaunchInput } from './launch-spec';
 import { prepareClawsDir } from './preflight';
 import { portInUse } from './processes';
-import { StateStore, type ClawRecord } from './state-store';
+import { secretsOf, StateStore, type ClawRecord } from './state-store';
 import { ClawSupervisor, type ClawSnapshot } from './supervisor';
 import { UsageSampler } from './usage';
 
@@ -122,19 +123,27 @@ export class MiniAgent {
         if (newToken && !req.replaceToken)
           return { ok: false, conflict: `Claw ${req.clawId} already runs with a different gateway token` };
         const newModel = !sameModel(existing.record.model, req.model);
+        const newSecrets = !sameSecrets(existing.record.secrets, req.secrets);
         const wasStopped = existing.record.stopped === true;
-        if (newToken || newModel || wasStopped) {
-          // Token rotation, a new model, or a stopped claw started again: the same claw, port and
-          // state directory; a new gateway process, whose openclaw.json is written afresh.
-          const { model: _previous, stopped: _stopped, ...kept } = existing.record;
+        if (newToken || newModel || newSecrets || wasStopped) {
+          // Token rotation, a new model or secrets, or a stopped claw started again: the same claw,
+          // port and state directory; a new gateway process, whose openclaw.json is written afresh.
+          const { model: _previous, secrets: _secrets, stopped: _stopped, ...kept } = existing.record;
           this.#replace(existing, {
             ...kept,
             gatewayToken: req.gatewayToken,
             controlPlaneDevice: req.controlPlaneDevice ?? existing.record.controlPlaneDevice,
             ...(hostname.name ? { hostname: hostname.name } : {}),
             ...(req.model ? { model: req.model } : {}),
+            ...(req.secrets ? { secrets: req.secrets } : {}),
           });
-          const why = newToken ? 'gateway token rotated' : newModel ? 'model changed' : 'started again';
+          const why = newToken
+            ? 'gateway token rotated'
+            : newModel
+              ? 'model changed'
+              : newSecrets
+                ? 'secrets changed'
+                : 'started again';
           this.log.info(`${why}; restarting the gateway`, { clawId: req.clawId });
           return { ok: true, created: false };
         }
@@ -164,6 +173,7 @@ export class MiniAgent {
         ...(req.controlPlaneDevice ? { controlPlaneDevice: req.controlPlaneDevice } : {}),
         ...(hostname.name ? { hostname: hostname.name } : {}),
         ...(req.model ? { model: req.model } : {}),
+        ...(req.secrets ? { secrets: req.secrets } : {}),
       });
       this.#claws.set(req.clawId, s);
       this.persist(); // durable before we answer, and before the gateway exists
@@ -272,7 +282,7 @@ export class MiniAgent {
       clawId: record.clawId,
       gatewayCommand: this.config.gatewayCommand,
       spec: gatewayLaunchSpec({ ...launch, claw: record, ...(user ? { user } : {}) }),
-      secrets: [record.gatewayToken, ...(record.model ? [record.model.apiKey] : [])],
+      secrets: secretsOf(record),
       log: this.log.child({ clawId: record.clawId }),
     };
   }
@@ -283,7 +293,7 @@ export class MiniAgent {
     if (!s) return undefined;
     const r = s.record;
     const spec = gatewayLaunchSpec({ ...this.#launchInput(r), claw: r });
-    return readGatewayLog(spec.logFile, query, [r.gatewayToken, ...(r.model ? [r.model.apiKey] : [])]);
+    return readGatewayLog(spec.logFile, query, secretsOf(r));
   }
 
   status(clawId: string): ClawSnapshot | undefined {
@@ -414,6 +424,13 @@ export function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+/** Whether two sets of secrets are the same (names, and values compared like secrets); none equals {}. */
+export function sameSecrets(a: GatewaySecrets | undefined, b: GatewaySecrets | undefined): boolean {
+  const x = Object.entries(a ?? {}).sort(([m], [n]) => m.localeCompare(n));
+  const y = Object.entries(b ?? {}).sort(([m], [n]) => m.localeCompare(n));
+  return x.length === y.length && x.every(([k, v], i) => k === y[i]![0] && sameSecret(v, y[i]![1]));
 }
 
 /** Whether two models are the same (the key compared like a secret); none equals none. */

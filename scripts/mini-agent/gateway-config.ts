@@ -8,7 +8,7 @@
  * A claw's own model (set on its page) is laid over the base's too: it becomes the claw's only
  * provider and its default model.
  */
-import type { GatewayModel } from '../../server/fleet/agent-api';
+import type { GatewayModel, GatewaySecrets } from '../../server/fleet/agent-api';
 
 export interface GatewayConfigInput {
   port: number;
@@ -20,6 +20,8 @@ export interface GatewayConfigInput {
   logFile: string;
   base?: Readonly<Record<string, unknown>>;
   model?: GatewayModel;
+  /** The claw's named secrets: `env.vars`, which OpenClaw puts in its environment at start. */
+  secrets?: GatewaySecrets;
 }
 
 /** The provider id a claw's own model is registered under: the default model is `claws/<model>`. */
@@ -105,6 +107,9 @@ export function gatewayConfig(input: GatewayConfigInput): Record<string, unknown
       },
     },
     tools: TOOL_POLICY,
+    // The claw's secrets over the base's, in this file only the claw's user can read; never argv
+    // or the agent's environment (docs/gateway/config-secrets-env.md, `env.vars`).
+    ...(input.secrets && Object.keys(input.secrets).length ? { env: { vars: { ...input.secrets } } } : {}),
   };
   const base = input.model ? overlay(input.base ?? {}, modelConfig(input.model)) : (input.base ?? {});
   return overlay(base, enforced) as Record<string, unknown>;

@@ -17,7 +17,7 @@ import type { ClawRecord } from './state-store';
  */
 
 export interface GatewayLaunchInput {
-  claw: Pick<ClawRecord, 'port' | 'gatewayToken' | 'model'>;
+  claw: Pick<ClawRecord, 'port' | 'gatewayToken' | 'model' | 'secrets'>;
   /** argv of the gateway program; the spec appends `gateway run --port <P> …`. */
   gatewayCommand: readonly string[];
   /** `gateway.trustedProxies` for the gateway. */
@@ -142,6 +142,7 @@ export function gatewayLaunchSpec(input: GatewayLaunchInput): GatewayLaunchSpec 
         logFile: path.join(dirs.logs, 'openclaw.log'),
         ...(input.baseConfig ? { base: input.baseConfig } : {}),
         ...(input.claw.model ? { model: input.claw.model } : {}),
+        ...(input.claw.secrets ? { secrets: input.claw.secrets } : {}),
       }),
     },
   };

@@ -26,12 +26,17 @@ const entries = <T extends z.ZodType>(schema: T, list: unknown[]): z.infer<T>[] 
   });
 
 /** One look: already paired → done; a pending request from the device → approve it. */
-async function pairOnce(session: GatewaySession, deviceId: string): Promise<boolean> {
+async function pairOnce(
+  session: GatewaySession,
+  deviceId: string,
+  onApproving?: () => void,
+): Promise<boolean> {
   const list = PairList.safeParse(await session.request('device.pair.list', {}));
   if (!list.success)
     throw new GatewayRpcError('BAD_RESPONSE', 'device.pair.list answered an unexpected shape');
   if (entries(Paired, list.data.paired).some((d) => d.deviceId === deviceId)) return true;
   const mine = entries(Pending, list.data.pending).filter((r) => r.deviceId === deviceId);
+  if (mine.length) onApproving?.();
   for (const request of mine) await session.request('device.pair.approve', { requestId: request.requestId });
   return mine.length > 0;
 }
@@ -48,6 +53,8 @@ export async function pairControlPlaneDevice(opts: {
   windowMs: number;
   intervalMs: number;
   signal: AbortSignal;
+  /** Called before the first approval is sent: from then on the gateway may let the device in. */
+  onApproving?: () => void;
 }): Promise<PairingOutcome> {
   const deadline = Date.now() + opts.windowMs;
   let reason = `no pairing request from device ${opts.deviceId.slice(0, 16)}… yet`;
@@ -60,7 +67,8 @@ export async function pairControlPlaneDevice(opts: {
         scopes: ['operator.admin', 'operator.pairing'],
         timeoutMs: 5000,
       });
-      if (await pairOnce(session, opts.deviceId)) return { paired: true, deviceId: opts.deviceId };
+      if (await pairOnce(session, opts.deviceId, opts.onApproving))
+        return { paired: true, deviceId: opts.deviceId };
     } catch (err) {
       if (err instanceof GatewayRpcError && err.code !== 'CLOSED' && err.code !== 'TIMEOUT')
         return {
@@ -86,6 +94,8 @@ export async function pairControlPlaneDevice(opts: {
  */
 export class DevicePairing {
   paired = false;
+  /** An approval was sent and its look has not ended: the gateway may already trust the device. */
+  approving = false;
   error: string | undefined;
   #looking: AbortController | undefined;
   #final = false;
@@ -103,6 +113,7 @@ export class DevicePairing {
   /** A different device: forget what was found for the last one. */
   reset(): void {
     this.paired = false;
+    this.approving = false;
     this.error = undefined;
     this.#final = false;
     this.cancel();
@@ -120,9 +131,13 @@ export class DevicePairing {
       windowMs: this.opts.windowMs,
       intervalMs: this.opts.intervalMs,
       signal: ac.signal,
+      onApproving: () => {
+        if (this.#looking === ac) this.approving = true;
+      },
     }).then((outcome) => {
       if (this.#looking !== ac) return;
       this.#looking = undefined;
+      this.approving = false;
       if (outcome.paired) {
         this.paired = true;
         this.error = undefined;
@@ -139,5 +154,6 @@ export class DevicePairing {
   cancel(): void {
     this.#looking?.abort();
     this.#looking = undefined;
+    this.approving = false;
   }
 }

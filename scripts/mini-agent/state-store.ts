@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ControlPlaneDevice, GatewayModel } from '../../server/fleet/agent-api';
+import { ControlPlaneDevice, GatewayModel, GatewaySecrets } from '../../server/fleet/agent-api';
 import { isAlive, processArgv } from './processes';
 
 /**
@@ -22,10 +22,19 @@ export const ClawRecord = z.object({
   hostname: z.string().optional(),
   /** The claw's model (StartClawRequest.model), rendered into its openclaw.json at every start. */
   model: GatewayModel.optional(),
+  /** The claw's named secrets (StartClawRequest.secrets), rendered into `env.vars` at every start. */
+  secrets: GatewaySecrets.optional(),
   /** Stopped on request (POST /claws/:id/stop): kept, not started, until a POST /claws. */
   stopped: z.boolean().optional(),
 });
 export type ClawRecord = z.infer<typeof ClawRecord>;
+
+/** Every secret value of a claw: what its logs and error texts must never show. */
+export const secretsOf = (r: Pick<ClawRecord, 'gatewayToken' | 'model' | 'secrets'>): string[] => [
+  r.gatewayToken,
+  ...(r.model ? [r.model.apiKey] : []),
+  ...Object.values(r.secrets ?? {}),
+];
 
 const StateFile = z.object({ version: z.literal(1), claws: z.array(ClawRecord) });
 

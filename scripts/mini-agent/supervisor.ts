@@ -25,7 +25,7 @@ import {
   waitForPidExit,
 } from './processes';
 import { afterUnexpectedExit } from './restart-policy';
-import type { ClawRecord } from './state-store';
+import { secretsOf, type ClawRecord } from './state-store';
 import { sleep, within } from './timing';
 
 /**
@@ -119,6 +119,7 @@ export class ClawSupervisor {
       port: this.record.port,
       status: this.phase,
       paired: this.#pairing.paired,
+      ...(this.#pairing.approving ? { pairingApproving: true } : {}),
       ...(device ? { deviceId: device.deviceId } : {}),
       ...(this.#pairing.error && !this.#pairing.paired ? { pairingError: this.#pairing.error } : {}),
       ...(this.record.pid ? { pid: this.record.pid } : {}),
@@ -451,7 +452,10 @@ export class ClawSupervisor {
       this.deps.tuning,
     );
     this.#quickCrashes = verdict.quickCrashes;
-    const output = tail(this.launchSpec.logFile, 400).split(this.record.gatewayToken).join('[redacted]');
+    const output = secretsOf(this.record).reduce(
+      (text, secret) => text.split(secret).join('[redacted]'),
+      tail(this.launchSpec.logFile, 400),
+    );
     const timedOut = this.error?.startsWith('The gateway did not answer') ? `${this.error}; ` : '';
     const reason = `${timedOut}gateway ${why}${output ? `: …${output.slice(-300)}` : ''}`;
     this.deps.log.warn('gateway exited unexpectedly', { pid, why, crashesInARow: this.#quickCrashes });

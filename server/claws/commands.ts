@@ -57,6 +57,13 @@ export const metaOf = (ctx: CommandContext) => ({
 /** Who asked, as events record it: the actor without its kind. */
 export const requester = (actor: Actor) => actor.slice(actor.indexOf(':') + 1);
 
+/** A setting a new claw starts with: a secret stored before it exists, and the event that records it. */
+export interface InitialSetting {
+  secret: (clawId: string) => string;
+  value: string;
+  event: ClawEvent;
+}
+
 /** The slug a claw named `name` gets (the dashboard shows it before the claw is created). */
 export const clawSlugFor = (name: string) => slugify(ClawName.parse(name), 50);
 
@@ -70,6 +77,8 @@ export async function requestClaw(
   opts: {
     /** Runs in the append's transaction before it (a quota checked under a lock: server/limits/quotas.ts). */
     guard?: (trx: Transaction<Database>) => Promise<void>;
+    /** Settings it starts with (a model given at create), stored like its token. */
+    initial?: readonly InitialSetting[];
   } = {},
 ): Promise<ClawState> {
   const parsed = RequestClawInput.safeParse(input);
@@ -92,7 +101,11 @@ export async function requestClaw(
     },
     { slugTaken: (await liveClawBySlug(ctx.store.db, orgId, slug)) !== null },
   );
+  const initial = opts.initial ?? [];
+  const stored = [gatewayTokenSecret(clawId), ...initial.map((s) => s.secret(clawId))];
   await ctx.secrets.put(gatewayTokenSecret(clawId), token);
+  for (const s of initial) await ctx.secrets.put(s.secret(clawId), s.value);
+  events.push(...initial.map((s) => s.event));
   try {
     const options = { expected: 0, known: null, meta: metaOf(ctx) } as const;
     const guard = opts.guard;
@@ -104,7 +117,7 @@ export async function requestClaw(
       : await ctx.store.append(clawsProjection, clawId, events, options);
     return r.state;
   } catch (err) {
-    await ctx.secrets.delete(gatewayTokenSecret(clawId));
+    for (const key of stored) await ctx.secrets.delete(key);
     // Two requests for one slug at once: the read model's unique index lets only one in.
     if (isConflict(err, clawsProjection, 'slug_taken')) throw slugTaken(slug);
     throw err;

@@ -7,6 +7,7 @@ import type { MiniAgents } from '../fleet/reconciler';
 import type { PresignedRequest } from '../buckets';
 import type { BackupAgent } from '../claws/backups';
 import { gatewayModelOf } from '../claws/model';
+import { gatewaySecretsOf } from '../claws/secrets';
 import { agentTokenSecret, gatewayTokenSecret, type SecretStore } from '../secrets/secret-store';
 import { permanent } from '../failure';
 import { type ClawDeploymentService, type GatewayStatusReport } from './types';
@@ -47,7 +48,7 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
 
   /**
    * Starts the claw's gateway, or makes the running one match: the agent restarts a gateway whose
-   * model differs from the claw's settings (which is how a changed model is applied).
+   * model or secrets differ from the claw's settings (which is how a change is applied).
    */
   async start(claw: ClawState, mini: MiniState | null): Promise<void> {
     const gatewayToken = await this.secrets.get(gatewayTokenSecret(claw.id));
@@ -63,7 +64,8 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
   async #startClaw(claw: ClawState, mini: MiniState | null, gatewayToken: string, replaceToken: boolean) {
     if (claw.miniPort === null) throw permanent('The claw holds no port');
     const client = await this.#client(mini);
-    const model = await gatewayModelOf(this.secrets, claw.id);
+    const model = await gatewayModelOf(this.secrets, claw);
+    const secrets = await gatewaySecretsOf(this.secrets, claw.id);
     await client.startClaw({
       clawId: claw.id,
       port: claw.miniPort,
@@ -73,13 +75,20 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
       ...(claw.tunnelHostname ? { hostname: claw.tunnelHostname } : {}),
       ...(replaceToken ? { replaceToken: true } : {}),
       ...(model ? { model } : {}),
+      ...(secrets ? { secrets } : {}),
     });
   }
 
   async status(claw: ClawState, mini: MiniState | null): Promise<GatewayStatusReport> {
     const client = await this.#client(mini);
     const s = await client.clawStatus(claw.id);
-    return s.status === 'unknown' ? s : { status: s.status, error: s.error, paired: s.paired };
+    if (s.status === 'unknown') return s;
+    return {
+      status: s.status,
+      error: s.error,
+      paired: s.paired,
+      ...(s.pairingApproving ? { pairingApproving: true } : {}),
+    };
   }
 
   async stop(claw: ClawState, mini: MiniState | null): Promise<void> {

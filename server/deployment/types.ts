@@ -9,6 +9,8 @@ export interface GatewayStatusReport {
   error?: string;
   /** The Mini approved the control plane's device on the gateway (a pairing it performed and saw). */
   paired?: boolean;
+  /** The Mini sent the approval and has not seen it done yet (ClawStatusReport.pairingApproving). */
+  pairingApproving?: boolean;
 }
 
 /**

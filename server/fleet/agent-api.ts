@@ -132,6 +132,36 @@ export const GatewayModel = z.object({
 });
 export type GatewayModel = z.infer<typeof GatewayModel>;
 
+/**
+ * Names a claw's secrets may not take: the gateway's own runtime controls and OpenClaw's
+ * namespaces (docs/help/environment.md), and what the agent sets for every gateway.
+ */
+const RESERVED_SECRET_NAME =
+  /^(OPENCLAW_|CLAWHUB_|CLAWS_|NODE_|NPM_|LD_|DYLD_)|^(PATH|HOME|USER|LOGNAME|TMPDIR|SHELL|PWD|LANG|TZ|LC_[A-Z]+)$/;
+
+/** A secret's name, as OpenClaw substitutes `${NAME}` in its config: `[A-Z_][A-Z0-9_]*`. */
+export const SecretName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'Secret names are upper-case letters, digits and _ (like API_TOKEN)')
+  .refine((n) => !RESERVED_SECRET_NAME.test(n), 'That name is reserved for the gateway itself');
+
+/**
+ * A claw's named secrets (channel tokens and the like), as the gateway's environment sees them:
+ * the agent writes them into `env.vars` of the claw's own openclaw.json, which only that claw's
+ * user can read (OpenClaw applies them to its environment at start).
+ */
+export const GatewaySecrets = z.record(
+  SecretName,
+  z
+    .string()
+    .min(1)
+    .max(16_384)
+    .refine((v) => !v.includes('\0'), 'A secret value cannot contain a NUL byte'),
+);
+export type GatewaySecrets = z.infer<typeof GatewaySecrets>;
+
 /** POST /claws. Idempotent per claw: the same claw on the same port with the same token is a no-op. */
 export const StartClawRequest = z.object({
   clawId: ClawId,
@@ -157,6 +187,8 @@ export const StartClawRequest = z.object({
    * is restarted with this one, its state kept; absent means the base config's model, if any.
    */
   model: GatewayModel.optional(),
+  /** The claw's named secrets; like the model, a claw that runs with others is restarted with these. */
+  secrets: GatewaySecrets.optional(),
 });
 export type StartClawRequest = z.infer<typeof StartClawRequest>;
 
@@ -202,6 +234,11 @@ export const ClawStatusReport = z.object({
   status: ClawStatus,
   /** Whether the gateway has approved the control plane's device. */
   paired: z.boolean(),
+  /**
+   * The agent has approved the device's pending request and waits for the gateway's answer: the
+   * gateway may already let the device in while `paired` is still false.
+   */
+  pairingApproving: z.boolean().optional(),
   deviceId: z.string().optional(),
   /** Why the device is not paired yet (no request seen, pairing RPCs refused, …). */
   pairingError: z.string().optional(),

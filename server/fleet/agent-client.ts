@@ -232,6 +232,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     async startClaw(input) {
       secrets.add(input.gatewayToken);
       if (input.model) secrets.add(input.model.apiKey);
+      for (const value of Object.values(input.secrets ?? {})) secrets.add(value);
       await call('POST', agentPaths.claws, OkResponse, {
         body: {
           clawId: input.clawId,
@@ -241,6 +242,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
           ...(input.hostname ? { hostname: input.hostname } : {}),
           ...(input.replaceToken ? { replaceToken: true } : {}),
           ...(input.model ? { model: input.model } : {}),
+          ...(input.secrets ? { secrets: input.secrets } : {}),
         } satisfies StartClawRequest,
       });
     },

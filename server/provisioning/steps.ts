@@ -17,6 +17,7 @@ import { clawsProjection } from '../../projections/claws';
 import { lockMini, minisProjection } from '../../projections/minis';
 import { backupOnMini, restoreOnMini } from '../claws/backups';
 import { deleteClawModel } from '../claws/model';
+import { deleteClawSecrets } from '../claws/secrets';
 import { bucketNameForClaw, type BucketStore } from '../buckets';
 import type { ClawDeploymentService, GatewayStatusReport } from '../deployment/types';
 import { FailureError } from '../failure';
@@ -107,7 +108,7 @@ const createBucket: Step = async (deps, claw) => {
 
 const waitReady: Step = async (deps, claw) => {
   const { deployment, mini } = await deployed(deps, claw);
-  const seen = await observe(deps, claw, mini, await deployment.status(claw, mini));
+  const seen = await observe(deps, claw, mini, deployment, await deployment.status(claw, mini));
   const r = decideReadiness(claw, seen, new Date(), deps.readyTimeoutMs);
   if (r.next === 'active') return done(r.events);
   if (r.next === 'wait') return { events: [], notBeforeMs: deps.readyPollMs };
@@ -119,15 +120,22 @@ async function observe(
   deps: StepDeps,
   claw: ClawState,
   mini: MiniState | null,
+  deployment: Pick<ClawDeploymentService, 'status'>,
   report: GatewayStatusReport,
 ): Promise<ReadinessObservation> {
   switch (report.status) {
-    case 'running':
+    case 'running': {
+      const access = await deps.verifyAccess(claw, mini);
+      // The pairing is read after the access check: a gateway that let the control plane in did so
+      // after the Mini sent its approval, so a fresh look sees it paired, or still approving.
+      const after = access.ok && report.paired !== true ? await deployment.status(claw, mini) : report;
       return {
         agent: 'running',
-        paired: report.paired === true,
-        access: await deps.verifyAccess(claw, mini),
+        paired: after.paired === true,
+        ...(after.pairingApproving ? { approving: true } : {}),
+        access,
       };
+    }
     case 'failed':
       return { agent: 'failed', error: report.error };
     default:
@@ -197,6 +205,7 @@ const finishDelete: Step = async (deps, claw) => {
   // (deleting is idempotent), where the other order could leave a token nobody deletes.
   await deps.secrets.delete(gatewayTokenSecret(claw.id));
   await deleteClawModel(deps.secrets, claw.id);
+  await deleteClawSecrets(deps.secrets, claw.id);
   return done(stepSucceeded.finish_delete());
 };
 

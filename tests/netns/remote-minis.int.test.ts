@@ -435,14 +435,14 @@ describe(
           UPSTREAM_CA_FILE: ca.caFile,
           UPSTREAM_TUNNEL_CONNECT_TO: addr.cf,
         });
-        assert.deepEqual(tokenOnly, { ok: true, scopes: [] });
+        assert.deepEqual(tokenOnly, { ok: true, scopes: [] }, JSON.stringify(tokenOnly));
         // The gateway's own records: the control plane's device is paired…
         const records = await probe(ns[mini], {
           PROBE: 'pairing-list',
           PROBE_PORT: String(claw.miniPort),
           PROBE_TOKEN: token,
         });
-        assert.deepEqual(records, { ok: true, paired: [deviceId] });
+        assert.deepEqual(records, { ok: true, paired: [deviceId] }, JSON.stringify(records));
         // …and the log says so exactly once, before the claw became active.
         const types = (await eventsOf(claw.id)).map((e) => e.type);
         assert.equal(types.filter((t) => t === 'GatewayPaired').length, 1, types.join(' '));

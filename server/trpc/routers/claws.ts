@@ -14,6 +14,7 @@ import {
   deleteClaw,
   metaOf,
   requestClaw,
+  requester,
   restartClaw,
   retryClaw,
   startClaw,
@@ -22,15 +23,19 @@ import {
 import {
   clawModelView,
   clearClawModel,
+  initialModel,
   ModelSettingsInput,
+  orgModelView,
   PROVIDERS,
   setClawModel,
+  setOrgModel,
 } from '../../claws/model';
+import { clawSecretsView, removeClawSecret, SecretInput, setClawSecret } from '../../claws/secrets';
 import { backupsView, requestRestore, retentionOf, takeBackup } from '../../claws/backups';
 import { atLeast, clawLogs, clawUsage, followClawLogs } from '../../claws/observe';
 import { forMembers } from '../../claws/member-text';
 import { clawView, timelineEntry, type Audience } from '../../claws/views';
-import { LogLevel } from '../../fleet/agent-api';
+import { LogLevel, SecretName } from '../../fleet/agent-api';
 import { createDeploymentServices } from '../../deployment';
 import { assertClawQuota, lockOrganization } from '../../limits/quotas';
 import { enforceThrottles } from '../../limits/throttle';
@@ -79,12 +84,29 @@ const backupDeps = (ctx: Context) => ({
   retention: retentionOf(ctx.runtime.config),
 });
 
+const providerChoices = () =>
+  Object.entries(PROVIDERS).map(([id, p]) => ({
+    id: id as keyof typeof PROVIDERS,
+    label: p.label,
+    baseUrl: p.baseUrl,
+    example: p.example,
+  }));
+
 export const clawsRouter = router({
   /** A new claw; with `fromBackup`, a clone of another claw of the organization from one of its backups. */
   create: orgProcedure
-    .input(z.object({ name: ClawName, fromBackup: z.uuid().optional() }))
+    .input(
+      z.object({
+        name: ClawName,
+        fromBackup: z.uuid().optional(),
+        /** Its model from the start (optional; the key is required then). */
+        model: ModelSettingsInput.optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
       const cfg = ctx.runtime.config;
+      if (input.model && !input.model.apiKey)
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'Enter the API key for the model' });
       // In the database, so the rate holds across server instances; per caller and per organization.
       await enforceThrottles(ctx.runtime.database.db, [
         {
@@ -112,6 +134,7 @@ export const clawsRouter = router({
             await lockOrganization(trx, ctx.org.id);
             await assertClawQuota(trx, ctx.org.id, cfg.QUOTA_CLAWS_PER_ORG);
           },
+          ...(input.model ? { initial: [initialModel(input.model, requester(ctx.actor))] } : {}),
         },
       );
       return clawView(claw, null, audienceOf(ctx));
@@ -183,15 +206,10 @@ export const clawsRouter = router({
   model: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
     const claw = await findClaw(ctx, input.clawSlug);
     return {
-      current: await clawModelView(ctx.runtime.secrets, claw.id),
+      current: await clawModelView(ctx.runtime.secrets, claw),
       /** Owners and admins change it; members see it. */
       canChange: ctx.role === 'owner' || ctx.role === 'admin',
-      providers: Object.entries(PROVIDERS).map(([id, p]) => ({
-        id: id as keyof typeof PROVIDERS,
-        label: p.label,
-        baseUrl: p.baseUrl,
-        example: p.example,
-      })),
+      providers: providerChoices(),
     };
   }),
 
@@ -202,7 +220,7 @@ export const clawsRouter = router({
       const claw = await findClaw(ctx, input.clawSlug);
       const agents = createDeploymentServices(ctx.runtime).agents;
       const r = await setClawModel(commandCtx(ctx), agents, claw.id, input.settings);
-      return { restarted: r.restarted, model: await clawModelView(ctx.runtime.secrets, claw.id) };
+      return { restarted: r.restarted, model: await clawModelView(ctx.runtime.secrets, claw) };
     }),
 
   clearModel: orgAdminProcedure.input(z.object({ clawSlug: ClawSlug })).mutation(async ({ ctx, input }) => {
@@ -210,6 +228,54 @@ export const clawsRouter = router({
     const r = await clearClawModel(commandCtx(ctx), createDeploymentServices(ctx.runtime).agents, claw.id);
     return { restarted: r.restarted };
   }),
+
+  /** The organization's default model, which its claws without their own inherit. */
+  defaultModel: orgProcedure.query(async ({ ctx }) => ({
+    current: await orgModelView(ctx.runtime.secrets, ctx.org.id),
+    canChange: ctx.role === 'owner' || ctx.role === 'admin',
+    providers: providerChoices(),
+  })),
+
+  /** Sets the default; every running claw that inherits it restarts with it (ClawModelSet, inherited). */
+  setDefaultModel: orgAdminProcedure
+    .input(z.object({ settings: ModelSettingsInput }))
+    .mutation(async ({ ctx, input }) => {
+      const agents = createDeploymentServices(ctx.runtime).agents;
+      return setOrgModel(commandCtx(ctx), agents, ctx.org.id, input.settings);
+    }),
+
+  clearDefaultModel: orgAdminProcedure.mutation(async ({ ctx }) => {
+    const agents = createDeploymentServices(ctx.runtime).agents;
+    return setOrgModel(commandCtx(ctx), agents, ctx.org.id, null);
+  }),
+
+  /** The claw's named secrets: names, fingerprints and when each was set, never a value. */
+  secrets: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {
+    const claw = await findClaw(ctx, input.clawSlug);
+    return {
+      secrets: await clawSecretsView(ctx.runtime.secrets, claw.id),
+      canChange: ctx.role === 'owner' || ctx.role === 'admin',
+    };
+  }),
+
+  /** Sets one named secret; a running gateway restarts with it (ClawSecretSet). */
+  setSecret: orgAdminProcedure
+    .input(z.object({ clawSlug: ClawSlug, secret: SecretInput }))
+    .mutation(async ({ ctx, input }) => {
+      const claw = await findClaw(ctx, input.clawSlug);
+      const agents = createDeploymentServices(ctx.runtime).agents;
+      const r = await setClawSecret(commandCtx(ctx), agents, claw.id, input.secret);
+      return { restarted: r.restarted };
+    }),
+
+  removeSecret: orgAdminProcedure
+    .input(z.object({ clawSlug: ClawSlug, name: SecretName }))
+    .mutation(async ({ ctx, input }) => {
+      const claw = await findClaw(ctx, input.clawSlug);
+      const agents = createDeploymentServices(ctx.runtime).agents;
+      const r = await removeClawSecret(commandCtx(ctx), agents, claw.id, input.name);
+      return { restarted: r.restarted };
+    }),
 
   /** The claw's backups, newest first, and whether the newest is overdue. */
   backups: orgProcedure.input(z.object({ clawSlug: ClawSlug })).query(async ({ ctx, input }) => {

@@ -15,6 +15,7 @@ import { ClawNotFound } from './claw-not-found';
 import { BackupsPanel } from './backups-panel';
 import { LogsPanel } from './logs-panel';
 import { ModelPanel } from './model-panel';
+import { SecretsPanel } from './secrets-panel';
 import { UsagePanel } from './usage-panel';
 import styles from './claw-view.module.css';
 
@@ -147,6 +148,7 @@ export function ClawView({ orgSlug, clawSlug }: { orgSlug: string; clawSlug: str
             <Steps claw={c} />
           </Card>
           {!deleted && c.status !== 'deleting' && <ModelPanel orgSlug={orgSlug} clawSlug={clawSlug} />}
+          {!deleted && c.status !== 'deleting' && <SecretsPanel orgSlug={orgSlug} clawSlug={clawSlug} />}
           {!deleted && c.status !== 'deleting' && (
             <BackupsPanel
               orgSlug={orgSlug}

@@ -3,7 +3,7 @@ import { HydrateClient, prefetch, prefetchOrNotFound, trpc } from '@/app/_trpc/s
 import { ClawView } from './claw-view';
 
 /**
- * One claw: its first HTML already carries the claw, its model, its backups and its audit timeline (prefetched here,
+ * One claw: its first HTML already carries the claw, its model, its secrets, its backups and its audit timeline (prefetched here,
  * dehydrated into the island), which then follows the claw live.
  */
 export default async function ClawPage({
@@ -14,6 +14,7 @@ export default async function ClawPage({
   const { orgSlug, clawSlug } = await params;
   prefetch(trpc.claws.timeline.queryOptions({ orgSlug, clawSlug }));
   prefetch(trpc.claws.model.queryOptions({ orgSlug, clawSlug }));
+  prefetch(trpc.claws.secrets.queryOptions({ orgSlug, clawSlug }));
   prefetch(trpc.claws.backups.queryOptions({ orgSlug, clawSlug }));
   await prefetchOrNotFound(trpc.claws.get.queryOptions({ orgSlug, clawSlug }));
   return (
