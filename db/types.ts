@@ -143,6 +143,8 @@ export interface MacMinisTable {
   capacity: number;
   edge_port: number | null;
   port_stride: number;
+  memory_mb: number | null;
+  claw_memory_mb: number | null;
   allocated: number;
   status: MiniStatus;
   cordoned: boolean;

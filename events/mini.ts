@@ -35,6 +35,8 @@ export const MINI_STATUS_MEANING = {
 const port = z.number().int().min(1).max(65535);
 const hostname = z.string().min(1).max(253);
 const tunnelSuffix = z.string().min(1).max(200);
+/** Memory each claw is given on a Mini, in MB: with it, the Mini takes no more claws than its memory holds. */
+const clawMemoryMb = z.number().int().min(64).max(1_048_576);
 const capacity = z.number().int().min(1).max(10_000);
 const fingerprint = z.string().min(8).max(64);
 /** Ports each claw's gateway takes from its base port up (see `portSlots`); 1 for dev gateways. */
@@ -56,6 +58,7 @@ export const miniEventSchemas = {
     edgePort: port.optional(),
     portStride: portStride.optional(),
     agentCertFingerprint: certFingerprint.optional(),
+    clawMemoryMb: clawMemoryMb.optional(),
   }),
   MiniUpdated: z.object({
     hostname: hostname.optional(),
@@ -68,12 +71,16 @@ export const miniEventSchemas = {
     /** null: the Mini no longer has an edge. */
     edgePort: port.nullable().optional(),
     portStride: portStride.optional(),
+    /** null: the Mini's claws are no longer bounded by memory. */
+    clawMemoryMb: clawMemoryMb.nullable().optional(),
     /** Re-keying: the agent's new certificate. */
     agentCertFingerprint: certFingerprint.optional(),
   }),
   MiniCordoned: z.object({ reason: z.string().max(500).optional() }),
   MiniUncordoned: z.object({}),
   MiniWentOffline: z.object({ error: z.string().min(1).max(2000) }),
+  /** The agent reported the Mini's physical memory (the first time, or when it changed). */
+  MiniMemoryReported: z.object({ memoryMb: z.number().int().min(1).max(16_777_216) }),
   MiniLost: z.object({ offlineForMs: z.number().int().min(0) }),
   MiniCameOnline: z.object({}),
   MiniPortBlocked: z.object({ port, reason: z.string().min(1).max(2000) }),
@@ -104,6 +111,10 @@ export interface MiniState {
   edgePort: number | null;
   /** Each claw holds the block [port, port + portStride) of the range (see `portSlots`). */
   portStride: number;
+  /** The Mini's memory as its agent reported it; null until it did. */
+  memoryMb: number | null;
+  /** Memory each claw is given (operator's setting); null: claws are counted, not weighed. */
+  clawMemoryMb: number | null;
   /** Claws holding a port here: moved by claw events, never by this stream (see above). */
   allocated: number;
   status: MiniStatus;
@@ -136,6 +147,8 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
       capacity: d.capacity,
       edgePort: d.edgePort ?? null,
       portStride: d.portStride ?? 1,
+      memoryMb: null,
+      clawMemoryMb: d.clawMemoryMb ?? null,
       allocated: 0,
       status: 'online',
       cordoned: false,
@@ -170,6 +183,8 @@ export function evolveMini(state: MiniState | null, event: Envelope<MiniEvent>):
       return { ...s, blockedPorts: [...new Set([...s.blockedPorts, event.data.port])].sort((a, b) => a - b) };
     case 'MiniPortUnblocked':
       return { ...s, blockedPorts: s.blockedPorts.filter((p) => p !== event.data.port) };
+    case 'MiniMemoryReported':
+      return { ...s, memoryMb: event.data.memoryMb };
     case 'MiniOrphanStopped':
       return s;
     case 'MiniRemoved':
@@ -184,6 +199,18 @@ export function foldMini(
   let state = from;
   for (const e of events) state = evolveMini(state, e);
   return state;
+}
+
+/**
+ * Memory a Mini keeps for macOS and its agent, in MB, before any goes to claws (a real gateway with
+ * its helpers was measured at about 1 GB resident here; the operator sets what each claw is given).
+ */
+export const SYSTEM_MEMORY_MB = 2048;
+
+/** How many claws the Mini's memory holds; null when it is not bounded by memory (or not reported yet). */
+export function memorySlots(m: Pick<MiniState, 'memoryMb' | 'clawMemoryMb'>): number | null {
+  if (m.memoryMb === null || m.clawMemoryMb === null) return null;
+  return Math.max(0, Math.floor((m.memoryMb - SYSTEM_MEMORY_MB) / m.clawMemoryMb));
 }
 
 // ─── 4. Decisions ──────────────────────────────────────────────────────────────────────────────
@@ -267,12 +294,17 @@ export interface HealthPolicy {
  */
 export function decideHealth(
   mini: MiniState,
-  check: { ok: true } | { ok: false; error: string; failuresInARow: number },
+  check: { ok: true; memoryMb?: number } | { ok: false; error: string; failuresInARow: number },
   policy: HealthPolicy,
   now: Date,
 ): MiniEvent[] {
-  if (check.ok)
-    return mini.status === 'offline' || mini.status === 'lost' ? [{ type: 'MiniCameOnline', data: {} }] : [];
+  if (check.ok) {
+    const events: MiniEvent[] =
+      mini.status === 'offline' || mini.status === 'lost' ? [{ type: 'MiniCameOnline', data: {} }] : [];
+    if (check.memoryMb !== undefined && check.memoryMb !== mini.memoryMb)
+      events.push({ type: 'MiniMemoryReported', data: { memoryMb: check.memoryMb } });
+    return events;
+  }
   if (mini.status === 'online')
     return check.failuresInARow < policy.failuresToOffline
       ? []

@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, MacMinisTable } from '../db/types';
-import { evolveMini, miniStream, type MiniState } from '../events/mini';
+import { evolveMini, miniStream, SYSTEM_MEMORY_MB, type MiniState } from '../events/mini';
 import { rowProjection } from '../events/row-projection';
 
 /**
@@ -23,6 +23,8 @@ export function miniToRow(s: MiniState): Omit<MiniRow, 'allocated'> {
     capacity: s.capacity,
     edge_port: s.edgePort,
     port_stride: s.portStride,
+    memory_mb: s.memoryMb,
+    claw_memory_mb: s.clawMemoryMb,
     status: s.status,
     cordoned: s.cordoned,
     blocked_ports: s.blockedPorts,
@@ -47,6 +49,8 @@ export function rowToMini(r: MiniRow): MiniState {
     capacity: r.capacity,
     edgePort: r.edge_port,
     portStride: r.port_stride,
+    memoryMb: r.memory_mb,
+    clawMemoryMb: r.claw_memory_mb,
     allocated: r.allocated,
     status: r.status,
     cordoned: r.cordoned,
@@ -119,7 +123,14 @@ export async function placementCandidates(db: Db, limit: number): Promise<MiniSt
     .where('status', '=', 'online')
     .where('cordoned', '=', false)
     .where((eb) => eb('allocated', '<', eb.ref('capacity')))
-    .orderBy((eb) => eb('capacity', '-', eb.ref('allocated')), 'desc')
+    // Weighed by memory too, as placement.ts's effectiveCapacity does (integer division floors).
+    .where(
+      sql<boolean>`(memory_mb IS NULL OR claw_memory_mb IS NULL OR allocated < (memory_mb - ${SYSTEM_MEMORY_MB}) / claw_memory_mb)`,
+    )
+    .orderBy(
+      sql`least(capacity, coalesce(greatest(0, (memory_mb - ${SYSTEM_MEMORY_MB}) / claw_memory_mb), capacity)) - allocated`,
+      'desc',
+    )
     .orderBy('hostname')
     .limit(limit)
     .execute();

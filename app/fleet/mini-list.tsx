@@ -8,7 +8,9 @@ import { errorMessage } from '@/app/_lib/errors';
 import { useTRPC } from '@/app/_trpc/client';
 import styles from './fleet.module.css';
 
-/** Every Mini (prefetched by the page), live, with cordon, uncordon and remove. */
+const megabytes = (mb: number) => (mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${mb} MB`);
+
+/** Every Mini (prefetched by the page), live, with its memory, cordon, uncordon and remove. */
 export function MiniList() {
   const trpc = useTRPC();
   const qc = useQueryClient();
@@ -19,6 +21,11 @@ export function MiniList() {
       onData: ({ data }) => qc.setQueryData(trpc.fleet.list.queryKey(), data),
     }),
   );
+  // What each Mini's claws hold resident, as their agents report it every few seconds.
+  const usage = useSubscription(
+    trpc.fleet.onUsage.subscriptionOptions(undefined, { enabled: fleet.isSuccess }),
+  );
+  const resident: Record<string, number> = usage.data ?? {};
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.fleet.list.queryKey() });
   const cordon = useMutation(trpc.fleet.cordon.mutationOptions({ onSuccess: refresh }));
   const uncordon = useMutation(trpc.fleet.uncordon.mutationOptions({ onSuccess: refresh }));
@@ -49,16 +56,23 @@ export function MiniList() {
               role="meter"
               aria-label="Capacity used"
               aria-valuemin={0}
-              aria-valuemax={m.capacity}
+              aria-valuemax={m.effectiveCapacity}
               aria-valuenow={m.allocated}
             >
               {/* The one inline style: a measurement, not a look. */}
-              <span style={{ width: `${(100 * m.allocated) / m.capacity}%` }} />
+              <span style={{ width: `${(100 * m.allocated) / Math.max(1, m.effectiveCapacity)}%` }} />
             </div>
             <p className={styles.allocation} data-testid="allocation">
-              {m.allocated} of {m.capacity} claws · ports {m.portRangeStart}–{m.portRangeEnd}
+              {m.allocated} of {m.effectiveCapacity} claws
+              {m.effectiveCapacity < m.capacity && ` (memory-bound; ${m.capacity} slots)`} · ports{' '}
+              {m.portRangeStart}–{m.portRangeEnd}
               {m.portStride > 1 && ` (${m.portStride} per claw)`}
               {m.edgePort !== null && ` · edge :${m.edgePort}`} · last seen <Ago date={m.lastSeenAt} />
+            </p>
+            <p className={styles.allocation} data-testid="memory">
+              {m.memoryMb === null ? 'Memory not reported yet' : `Memory ${megabytes(m.memoryMb)}`}
+              {m.clawMemoryMb !== null && ` · ${megabytes(m.clawMemoryMb)} per claw`}
+              {resident[m.id] !== undefined && ` · claws use ${megabytes(resident[m.id]!)} now`}
             </p>
             {m.usedPorts.length > 0 && (
               <p className={styles.ports}>{m.usedPorts.map((u) => `${u.port} (${u.clawSlug})`).join(', ')}</p>

@@ -22,6 +22,7 @@ export function RegisterMini() {
     capacity: '10',
     portStride: '1',
     edgePort: '',
+    clawMemoryMb: '',
   });
   const register = useMutation(
     trpc.fleet.register.mutationOptions({
@@ -40,6 +41,7 @@ export function RegisterMini() {
       capacity: Number(f.capacity),
       portStride: Number(f.portStride),
       edgePort: f.edgePort ? Number(f.edgePort) : undefined,
+      clawMemoryMb: f.clawMemoryMb ? Number(f.clawMemoryMb) : undefined,
     });
   };
   const field = (key: keyof typeof f, label: string, type = 'text', required = true) => (
@@ -71,6 +73,8 @@ export function RegisterMini() {
           {/* The real OpenClaw gateway needs 120: its browser ports reach base + 110. */}
           {field('portStride', 'Ports per claw', 'number')}
           {field('edgePort', 'Edge port (direct mode)', 'number', false)}
+          {/* A real gateway with its helpers holds about 1 GB; empty: claws are counted, not weighed. */}
+          {field('clawMemoryMb', 'Memory per claw (MB)', 'number', false)}
         </div>
         {register.error && <ErrorText role="alert">{errorMessage(register.error)}</ErrorText>}
         {register.isSuccess && <p role="status">Registered {register.data.hostname}.</p>}

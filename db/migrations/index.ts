@@ -9,6 +9,7 @@ import * as identityHardening from './2026_12_03_0007_identity_hardening';
 import * as m0008 from './2026_12_03_0008_claw_started_at';
 import * as m0009 from './2026_12_04_0009_backups';
 import * as m0010 from './2026_12_04_0010_gateway_exits';
+import * as m0011 from './2026_12_05_0011_mini_memory';
 
 /** A static list, so a bundled server needs no file-system migration loader. Append only. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_03_0008_claw_started_at': m0008,
   '2026_12_04_0009_backups': m0009,
   '2026_12_04_0010_gateway_exits': m0010,
+  '2026_12_05_0011_mini_memory': m0011,
 };

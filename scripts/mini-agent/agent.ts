@@ -104,6 +104,13 @@ export class MiniAgent {
     return this.#claws.has(clawId) ? this.#usage.usage(clawId) : undefined;
   }
 
+  /** What all claws' processes held resident at their latest sample. */
+  residentBytes(): number {
+    let total = 0;
+    for (const id of this.#claws.keys()) total += this.#usage.usage(id)?.samples.at(-1)?.rssBytes ?? 0;
+    return total;
+  }
+
   persist(): void {
     this.store.save([...this.#claws.values()].map((s) => ({ ...s.record })));
   }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import os from 'node:os';
 import type { z } from 'zod';
 import {
   agentPaths,
@@ -107,7 +108,16 @@ export function createAgentHttpServer(agent: MiniAgent, opts: AgentServerOptions
 
     if (p === agentPaths.health) {
       allow(method, ['GET']);
-      return { status: 200, body: { ok: true, claws: agent.size, version: opts.version } };
+      return {
+        status: 200,
+        body: {
+          ok: true,
+          claws: agent.size,
+          version: opts.version,
+          memoryMb: Math.round(os.totalmem() / 2 ** 20),
+          clawsMemoryMb: Math.round(agent.residentBytes() / 2 ** 20),
+        },
+      };
     }
     if (p === agentPaths.claws) {
       allow(method, ['GET', 'POST']);

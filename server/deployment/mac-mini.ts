@@ -141,9 +141,14 @@ export class MacMiniDeploymentService implements ClawDeploymentService, HealthPr
     return (await this.#client(mini)).clawUsage(claw.id);
   }
 
-  async check(mini: MiniState): Promise<void> {
-    const client = await this.#client(mini);
-    await client.health();
+  async check(mini: MiniState): Promise<{ memoryMb?: number }> {
+    const h = await (await this.#client(mini)).health();
+    return h.memoryMb !== undefined ? { memoryMb: h.memoryMb } : {};
+  }
+
+  /** The agent's health with what its claws hold resident now (the fleet page's memory gauge). */
+  async health(mini: MiniState) {
+    return (await this.#client(mini)).health();
   }
 
   async list(mini: MiniState): Promise<ClawSummary[]> {

@@ -261,6 +261,10 @@ export const HealthResponse = z.object({
   ok: z.literal(true),
   claws: z.number().int().nonnegative(),
   version: z.string(),
+  /** The Mini's physical memory, MB (placement weighs claws against it). */
+  memoryMb: z.number().int().positive().optional(),
+  /** What its claws' processes hold resident now, MB (the latest usage samples, summed). */
+  clawsMemoryMb: z.number().int().nonnegative().optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -293,7 +293,12 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     },
     async health() {
       const h = (await call('GET', agentPaths.health, HealthResponse))!;
-      return { claws: h.claws, version: h.version };
+      return {
+        claws: h.claws,
+        version: h.version,
+        ...(h.memoryMb !== undefined ? { memoryMb: h.memoryMb } : {}),
+        ...(h.clawsMemoryMb !== undefined ? { clawsMemoryMb: h.clawsMemoryMb } : {}),
+      };
     },
     async listClaws() {
       return (await call('GET', agentPaths.claws, ListClawsResponse))!.claws;

@@ -97,6 +97,9 @@ const withPin = <T extends { agentUrl?: string; agentCertFingerprint?: string }>
     });
 };
 
+/** Memory each claw is given there, MB; with it the Mini takes no more claws than its memory holds. */
+const ClawMemoryMb = z.coerce.number().int().min(64).max(1_048_576);
+
 export const RegisterMiniInput = z
   .object({
     hostname: Hostname,
@@ -110,6 +113,7 @@ export const RegisterMiniInput = z
     capacity: z.coerce.number().int().min(1).max(1000),
     edgePort: Port.optional(),
     portStride: PortStride.optional(),
+    clawMemoryMb: ClawMemoryMb.optional(),
   })
   .superRefine(withRange)
   .superRefine(withPin);
@@ -127,6 +131,7 @@ export const UpdateMiniInput = z
     capacity: z.coerce.number().int().min(1).max(1000).optional(),
     edgePort: Port.nullable().optional(),
     portStride: PortStride.optional(),
+    clawMemoryMb: ClawMemoryMb.nullable().optional(),
   })
   .superRefine(withRange)
   .superRefine(withPin);

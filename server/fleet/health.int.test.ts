@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { minisProjection } from '../../projections/minis';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -33,7 +34,10 @@ for (const driver of testDrivers()) {
         lostAfterMs: 600_000,
       });
       await loop.runOnce();
-      assert.equal((await rt.store.load(minisProjection, mini.id))!.status, 'online');
+      const first = (await rt.store.load(minisProjection, mini.id))!;
+      assert.equal(first.status, 'online');
+      // The first answer carries the Mini's memory, recorded once (placement weighs claws against it).
+      assert.equal(first.memoryMb, Math.round(os.totalmem() / 2 ** 20));
 
       await agent.stop();
       await loop.runOnce();
@@ -51,7 +55,8 @@ for (const driver of testDrivers()) {
       await loop.runOnce();
       assert.equal((await rt.store.load(minisProjection, mini.id))!.status, 'online');
       const types = (await rt.store.readStream(miniStream, mini.id)).map((e) => e.type);
-      assert.deepEqual(types, ['MiniRegistered', 'MiniWentOffline', 'MiniCameOnline']);
+      // The same memory again is not a change: nothing more is recorded for it.
+      assert.deepEqual(types, ['MiniRegistered', 'MiniMemoryReported', 'MiniWentOffline', 'MiniCameOnline']);
       await loop.stop();
     });
   });

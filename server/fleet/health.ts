@@ -7,8 +7,8 @@ import { asFailure } from '../failure';
 import type { Logger } from '../log';
 
 export interface HealthProbe {
-  /** Resolves when the Mini's agent answers GET /health; rejects with the reason otherwise. */
-  check(mini: MiniState): Promise<void>;
+  /** Resolves when the Mini's agent answers GET /health (with its memory); rejects with the reason otherwise. */
+  check(mini: MiniState): Promise<{ memoryMb?: number } | void>;
 }
 
 /**
@@ -50,9 +50,9 @@ export class MiniHealthLoop {
   async #checkOne(mini: MiniState): Promise<void> {
     let check: Parameters<typeof decideHealth>[1];
     try {
-      await this.probe.check(mini);
+      const seen = await this.probe.check(mini);
       this.#failures.delete(mini.id);
-      check = { ok: true };
+      check = { ok: true, ...(seen?.memoryMb !== undefined ? { memoryMb: seen.memoryMb } : {}) };
     } catch (err) {
       const failuresInARow = (this.#failures.get(mini.id) ?? 0) + 1;
       this.#failures.set(mini.id, failuresInARow);

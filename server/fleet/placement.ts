@@ -1,19 +1,24 @@
-import type { MiniState } from '../../events/mini';
+import { memorySlots, type MiniState } from '../../events/mini';
 
 /** Pure placement rules for the mac-mini fleet. */
 
-export const isEligible = (m: Pick<MiniState, 'status' | 'cordoned' | 'allocated' | 'capacity'>) =>
-  m.status === 'online' && !m.cordoned && m.allocated < m.capacity;
+type Sized = Pick<MiniState, 'allocated' | 'capacity' | 'memoryMb' | 'clawMemoryMb'>;
+
+/** Claws the Mini can hold: its slots, or fewer when its memory holds fewer. */
+export const effectiveCapacity = (m: Sized) => Math.min(m.capacity, memorySlots(m) ?? m.capacity);
+
+export const freeSlots = (m: Sized) => Math.max(0, effectiveCapacity(m) - m.allocated);
+
+export const isEligible = (m: Sized & Pick<MiniState, 'status' | 'cordoned'>) =>
+  m.status === 'online' && !m.cordoned && freeSlots(m) > 0;
 
 /** Eligible Minis, best first: most free slots (spread), then hostname for a stable order. */
-export function rankMinis<
-  M extends Pick<MiniState, 'status' | 'cordoned' | 'allocated' | 'capacity' | 'hostname'>,
->(minis: readonly M[]): M[] {
+export function rankMinis<M extends Sized & Pick<MiniState, 'status' | 'cordoned' | 'hostname'>>(
+  minis: readonly M[],
+): M[] {
   return minis
     .filter(isEligible)
-    .sort(
-      (a, b) => b.capacity - b.allocated - (a.capacity - a.allocated) || a.hostname.localeCompare(b.hostname),
-    );
+    .sort((a, b) => freeSlots(b) - freeSlots(a) || a.hostname.localeCompare(b.hostname));
 }
 
 /**

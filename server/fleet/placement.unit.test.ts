@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { portSlots } from '../../events/mini';
-import { isEligible, lowestFreePort, OPENCLAW_PORT_SPAN, rankMinis, tunnelHostnameFor } from './placement';
+import {
+  effectiveCapacity,
+  isEligible,
+  lowestFreePort,
+  OPENCLAW_PORT_SPAN,
+  rankMinis,
+  tunnelHostnameFor,
+} from './placement';
 
 const mini = (hostname: string, allocated: number, capacity: number, extra: object = {}) => ({
   hostname,
@@ -9,6 +16,8 @@ const mini = (hostname: string, allocated: number, capacity: number, extra: obje
   capacity,
   status: 'online' as const,
   cordoned: false,
+  memoryMb: null as number | null,
+  clawMemoryMb: null as number | null,
   ...extra,
 });
 
@@ -32,6 +41,30 @@ describe('placement', () => {
     assert.deepEqual(
       ranked.map((m) => m.hostname),
       ['a', 'b', 'c'],
+    );
+  });
+
+  it('weighs memory: a Mini takes no more claws than its memory holds, once its agent reported it', () => {
+    const sized = (allocated: number, memoryMb: number | null, clawMemoryMb: number | null) =>
+      mini('m', allocated, 10, { memoryMb, clawMemoryMb });
+    // 8 GB, 2 GB kept for the system, 1.5 GB per claw: 4 claws, not the 10 slots.
+    assert.equal(effectiveCapacity(sized(0, 8192, 1536)), 4);
+    assert.equal(isEligible(sized(3, 8192, 1536)), true);
+    assert.equal(isEligible(sized(4, 8192, 1536)), false);
+    // Not reported yet, or no per-claw memory set: counted by slots alone.
+    assert.equal(effectiveCapacity(sized(0, null, 1536)), 10);
+    assert.equal(effectiveCapacity(sized(0, 65536, null)), 10);
+    // Slots still bound a large Mini; a tiny one holds none.
+    assert.equal(effectiveCapacity(sized(0, 65536, 1024)), 10);
+    assert.equal(effectiveCapacity(sized(0, 1024, 1024)), 0);
+    // Spread by what is really free.
+    const ranked = rankMinis([
+      mini('big-slots-small-memory', 0, 10, { memoryMb: 4096, clawMemoryMb: 1024 }),
+      mini('roomy', 0, 4),
+    ]);
+    assert.deepEqual(
+      ranked.map((m) => m.hostname),
+      ['roomy', 'big-slots-small-memory'],
     );
   });
 

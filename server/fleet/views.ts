@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/types';
 import { allocations } from '../../projections/claws';
 import { fleetMinis } from '../../projections/minis';
+import { effectiveCapacity } from './placement';
 
 /** The fleet as operators see it: every Mini with its capacity, allocation and the ports in use. */
 export async function fleetView(db: Kysely<Database>) {
@@ -17,6 +18,10 @@ export async function fleetView(db: Kysely<Database>) {
     capacity: m.capacity,
     edgePort: m.edgePort,
     portStride: m.portStride,
+    memoryMb: m.memoryMb,
+    clawMemoryMb: m.clawMemoryMb,
+    /** What placement counts against: the slots, or fewer when the memory holds fewer. */
+    effectiveCapacity: effectiveCapacity(m),
     allocated: m.allocated,
     status: m.status,
     cordoned: m.cordoned,

@@ -396,6 +396,56 @@ for (const driver of testDrivers()) {
         async (w) => (await caller(w)).claws.clearModel({ orgSlug, clawSlug: await freshClaw() }),
       ],
       [
+        'claws.secrets',
+        orgRead,
+        async (w) => (await caller(w)).claws.secrets({ orgSlug, clawSlug: await freshClaw() }),
+      ],
+      [
+        'claws.setSecret',
+        orgAdmin,
+        async (w) =>
+          (await caller(w)).claws.setSecret({
+            orgSlug,
+            clawSlug: await freshClaw(),
+            secret: { name: 'MATRIX_TOKEN', value: 'matrix-value' },
+          }),
+      ],
+      // A fresh claw has no secrets: admins pass the role check and find nothing to remove.
+      [
+        'claws.removeSecret',
+        { ...orgAdmin, admin: 'NOT_FOUND', owner: 'NOT_FOUND', tokenAdmin: 'NOT_FOUND' },
+        async (w) =>
+          (await caller(w)).claws.removeSecret({
+            orgSlug,
+            clawSlug: await freshClaw(),
+            name: 'MATRIX_TOKEN',
+          }),
+      ],
+      ['claws.defaultModel', orgRead, async (w) => (await caller(w)).claws.defaultModel({ orgSlug })],
+      [
+        'claws.setDefaultModel',
+        orgAdmin,
+        async (w) =>
+          (await caller(w)).claws.setDefaultModel({
+            orgSlug,
+            settings: { provider: 'openai', model: 'gpt-4.1-mini', apiKey: 'sk-matrix' },
+          }),
+      ],
+      // The owner sets a default first, so whoever may clear it can.
+      [
+        'claws.clearDefaultModel',
+        orgAdmin,
+        async (w) => {
+          await (
+            await caller('owner')
+          ).claws.setDefaultModel({
+            orgSlug,
+            settings: { provider: 'openai', model: 'gpt-4.1-mini', apiKey: 'sk-matrix' },
+          });
+          return (await caller(w)).claws.clearDefaultModel({ orgSlug });
+        },
+      ],
+      [
         'claws.stop',
         {
           ...orgAdmin,
@@ -531,6 +581,7 @@ for (const driver of testDrivers()) {
         },
       ],
       ['fleet.onChange', fleetAdmin, (w) => subscribe(w, (c) => c.fleet.onChange())],
+      ['fleet.onUsage', fleetAdmin, (w) => subscribe(w, (c) => c.fleet.onUsage())],
       ['auth.logout', anyUser, async (w) => (await caller(w)).auth.logout()],
     ];
 

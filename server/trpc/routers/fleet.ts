@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { clawStream } from '../../../events/claw';
@@ -14,11 +15,16 @@ import {
   updateMini,
 } from '../../fleet/commands';
 import { fleetView } from '../../fleet/views';
+import { createDeploymentServices } from '../../deployment';
+import { fleetMinis } from '../../../projections/minis';
 import { Cursor, text } from '../../validation';
 import type { Context } from '../context';
 import { appendSignals, readThroughOutages } from '../live';
 import { openLiveAccess } from '../live-access';
 import { platformAdminProcedure, router } from '../init';
+
+/** The agents sample their claws every 10 s. */
+const FLEET_USAGE_POLL_MS = 10_000;
 
 const MiniId = z.object({ miniId: z.uuid() });
 const commandCtx = (ctx: Context & { actor: `user:${string}` }) => ({
@@ -66,6 +72,33 @@ export const fleetRouter = router({
   remove: platformAdminProcedure
     .input(MiniId)
     .mutation(async ({ ctx, input }) => summary(await removeMini(commandCtx(ctx), input.miniId))),
+
+  /**
+   * What each online Mini's claws hold resident (MB), as its agent reports it, every few seconds:
+   * a gauge, not a fact, so it is asked for live and never recorded.
+   */
+  onUsage: platformAdminProcedure.subscription(async function* ({ ctx, signal }) {
+    const live = await openLiveAccess(ctx, { signal });
+    const agents = createDeploymentServices(ctx.runtime).agents;
+    try {
+      while (!live.signal.aborted) {
+        const minis = (await fleetMinis(ctx.runtime.database.db).catch(() => [])).filter(
+          (m) => m.status === 'online',
+        );
+        const seen = await Promise.all(
+          minis.map(async (m) => {
+            const h = await agents.health(m).catch(() => null);
+            return h?.clawsMemoryMb !== undefined ? ([m.id, h.clawsMemoryMb] as const) : null;
+          }),
+        );
+        yield Object.fromEntries(seen.filter((e) => e !== null)) as Record<string, number>;
+        await sleep(FLEET_USAGE_POLL_MS, undefined, { signal: live.signal }).catch(() => undefined);
+      }
+      live.throwIfEnded();
+    } finally {
+      await live.close();
+    }
+  }),
 
   /** The whole fleet again whenever a Mini or an allocation changes. */
   onChange: platformAdminProcedure
