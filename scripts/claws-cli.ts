@@ -39,11 +39,13 @@ const USAGE = `Usage: npm run claws -- <command> [options] [--json]
 
   mini register --hostname H --agent-url https://H:7070 --agent-cert-fingerprint sha256:…
                 --tunnel-suffix S --ports 20000-20099 --capacity N [--edge-port P] [--port-stride N]
+                [--claw-memory-mb MB]   (memory each claw is given; placement weighs claws against it)
                 (agent token from --agent-token or MINI_AGENT_TOKEN; the fingerprint is what the
                 agent prints: npm run agent -- fingerprint on the Mini; --port-stride 120 for the
                 real OpenClaw gateway, whose browser ports reach base + 110; --edge-port: direct mode)
   mini update <id|hostname> [--agent-url URL] [--agent-cert-fingerprint F] [--agent-token T]
-                [--tunnel-suffix S] [--ports A-B] [--capacity N]   (e.g. after re-keying the agent)
+                [--tunnel-suffix S] [--ports A-B] [--capacity N] [--claw-memory-mb MB|none]
+                (e.g. after re-keying the agent)
   mini list
   mini cordon|uncordon|remove <id|hostname>
   mini unblock-port <id|hostname> --port P   (a port found held by another process, freed since)
@@ -84,6 +86,7 @@ const { values: opts, positionals } = parseArgs({
     capacity: { type: 'string' },
     'edge-port': { type: 'string' },
     'port-stride': { type: 'string' },
+    'claw-memory-mb': { type: 'string' },
     org: { type: 'string' },
     name: { type: 'string' },
     backup: { type: 'string' },
@@ -158,6 +161,7 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
         capacity: Number(need('capacity')),
         ...(opts['edge-port'] ? { edgePort: Number(opts['edge-port']) } : {}),
         ...(opts['port-stride'] ? { portStride: Number(opts['port-stride']) } : {}),
+        ...(opts['claw-memory-mb'] ? { clawMemoryMb: Number(opts['claw-memory-mb']) } : {}),
       });
       return print(`Registered Mini ${mini.hostname} (${mini.id})`, mini);
     }
@@ -171,6 +175,9 @@ async function main(rt: Runtime, [group, action, ref]: string[]): Promise<void> 
         ...(opts['tunnel-suffix'] ? { tunnelSuffix: opts['tunnel-suffix'] } : {}),
         ...(start !== undefined ? { portRangeStart: start, portRangeEnd: end ?? start } : {}),
         ...(opts.capacity ? { capacity: Number(opts.capacity) } : {}),
+        ...(opts['claw-memory-mb']
+          ? { clawMemoryMb: opts['claw-memory-mb'] === 'none' ? null : Number(opts['claw-memory-mb']) }
+          : {}),
       };
       if (Object.keys(changes).length === 0) throw new UsageError('mini update: nothing to change');
       const updated = await updateMini(ctx, mini.id, changes);

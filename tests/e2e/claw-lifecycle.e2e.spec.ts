@@ -84,6 +84,19 @@ test('sign up, create an org, + New Claw, watch it become active, chat, audit, d
   await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawModelSet"]')).toHaveCount(1);
   await shot(page, '06b-claw-model');
 
+  // A named secret: write-only too (name and fingerprint listed), applied with a restart.
+  const secretsCard = page.getByRole('region', { name: 'Secrets' });
+  await secretsCard.getByLabel('Name').fill('telegram_bot_token');
+  await expect(secretsCard.getByLabel('Name')).toHaveValue('TELEGRAM_BOT_TOKEN');
+  await secretsCard.getByLabel('Value').fill('e2e-secret-value-456');
+  await secretsCard.getByRole('button', { name: 'Set secret' }).click();
+  await expect(secretsCard.getByTestId('secrets-saved')).toHaveText('Saved; the claw restarted with it.');
+  await expect(secretsCard.locator('tr[data-secret="TELEGRAM_BOT_TOKEN"]')).toContainText(/fp_[0-9a-f]{16}/);
+  await expect(page.locator('body')).not.toContainText('e2e-secret-value-456');
+  await expect(page.locator('[data-testid="timeline"] > li[data-type="ClawSecretSet"]')).toHaveCount(1);
+  await expect(page.getByTestId('chat-state')).toHaveText('Connected', { timeout: 30_000 });
+  await shot(page, '06b2-claw-secrets');
+
   // Stop keeps the claw (chat says so and offers Start); Start brings it back, chat reconnects.
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   await expect(page.getByTestId('claw-status').first()).toHaveText('stopped', { timeout: 30_000 });
